@@ -1,0 +1,1 @@
+from tryon.cli import main; raise SystemExit(main())

@@ -1,0 +1,247 @@
+"""The try-on pipeline: track -> smooth -> render -> composite, as one reusable object.
+
+:class:`TryOnPipeline` is what the ``tryon`` commands, the mirror, the web server and the benchmarks
+drive. It owns a face tracker and a glasses renderer; ``process`` takes a BGR frame and returns the
+composited frame with everything known about the faces in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from tryon.canonical import head_occluder, load_canonical_face
+from tryon.compose import composite
+from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
+from tryon.lighting import Lighting, estimate_lighting
+from tryon.placement import FacePlacement
+from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
+from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project
+from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
+
+log = logging.getLogger(__name__)
+
+ANCHORS_2D = ("bridge", "lens_center_left", "lens_center_right")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Options of :class:`TryOnPipeline`.
+
+    max_faces : faces to track and dress (MediaPipe ``num_faces``)
+    running_mode : "video" for streams (temporal tracking + smoothing), "image" for unrelated stills
+    smoothing : apply the One Euro pose filter (video mode only); ``smoothing_options`` tunes it
+    model_path : face_landmarker.task (None: resolved by :func:`tryon.modelfile.resolve_model`)
+    camera_matrix : (3, 3) calibrated intrinsics for the *input* resolution; None uses MediaPipe's 63°
+    placement : where frame space sits on the canonical face
+    render : renderer options (backend, occlusion, region-only)
+    estimate_light : light the frames from the face region of each frame
+    """
+
+    max_faces: int = 1
+    running_mode: Literal["image", "video"] = "video"
+    smoothing: bool = True
+    smoothing_options: SmoothingOptions = field(default_factory=SmoothingOptions)
+    model_path: str | os.PathLike[str] | None = None
+    camera_matrix: np.ndarray | None = None
+    placement: FacePlacement = field(default_factory=FacePlacement)
+    render: RenderOptions = field(default_factory=RenderOptions)
+    estimate_light: bool = True
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One dressed face.
+
+    bbox : (x, y, w, h) pixels
+    pose : the (smoothed) head pose used for rendering
+    anchors_px : name -> (x, y) pixels of the rendered frame's bridge and lens centres
+        (left/right are the wearer's)
+    observation : the raw tracking result
+    """
+
+    bbox: tuple[int, int, int, int]
+    pose: HeadPose
+    anchors_px: dict[str, tuple[float, float]]
+    observation: FaceObservation
+
+    def to_json(self) -> dict:
+        return {
+            "bbox": list(self.bbox),
+            "pose": self.pose.to_json(),
+            "anchors_px": {k: [round(v[0], 2), round(v[1], 2)] for k, v in self.anchors_px.items()},
+        }
+
+
+@dataclass
+class TryOnResult:
+    """The outcome of one frame.
+
+    image : (H, W, 3) uint8 BGR, the composited frame (the input itself when ``in_place``)
+    faces : dressed faces; empty when no face was found (then ``image`` equals the input)
+    timings_ms : per-stage wall times
+    """
+
+    image: np.ndarray
+    faces: list[FaceResult]
+    timings_ms: dict[str, float]
+
+    @property
+    def face_found(self) -> bool:
+        return bool(self.faces)
+
+    def to_json(self) -> dict:
+        return {
+            "faces": [f.to_json() for f in self.faces],
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
+
+
+class TryOnPipeline:
+    """Track faces, place and render glasses, composite them: one object per stream.
+
+    Use as a context manager. Not re-entrant: call ``process`` from one thread at a time (the GL work
+    itself runs on the process's GL thread, see :mod:`tryon.render`).
+    """
+
+    def __init__(self, glasses: GlassesModel, options: PipelineOptions | None = None) -> None:
+        self.options = options or PipelineOptions()
+        self.tracker = FaceTracker(
+            TrackerOptions(
+                max_faces=self.options.max_faces,
+                running_mode=self.options.running_mode,
+                model_path=self.options.model_path,
+            )
+        )
+        try:
+            face = load_canonical_face(str(self.tracker.model_path))
+            self.renderer = GlassesRenderer(head_occluder(face), self.options.render)
+            self.renderer.set_glasses(glasses)
+        except BaseException:
+            self.tracker.close()
+            raise
+        self._smoothers: list[PoseSmoother] = []
+        self._frame_to_face = self.options.placement.frame_to_face_mm()
+        self._last_ts = -1.0
+
+    # -- configuration ---------------------------------------------------------------------------------
+
+    @property
+    def glasses(self) -> GlassesModel:
+        assert self.renderer.model is not None
+        return self.renderer.model
+
+    def set_glasses(self, model: GlassesModel) -> None:
+        """Wear another frame from the next frame on."""
+        self.renderer.set_glasses(model)
+
+    def set_materials(self, frame: FrameMaterial | None = None, lens: LensMaterial | None = None) -> None:
+        """Change frame colour / lens without rebuilding geometry; effective on the next frame."""
+        self.renderer.set_materials(frame, lens)
+
+    def reset(self) -> None:
+        """Forget the smoothing state (e.g. when the stream jumps)."""
+        self._smoothers = []
+
+    # -- per frame ---------------------------------------------------------------------------------------
+
+    def track(self, frame_bgr: np.ndarray, timestamp_ms: float | None = None) -> tuple[list[FaceObservation], float]:
+        """Stage 1: face tracking. Returns the observations and the timestamp used (ms)."""
+        if timestamp_ms is None:
+            timestamp_ms = max(time.monotonic() * 1000.0, self._last_ts + 1.0)
+        ts = int(timestamp_ms) if self.options.running_mode == "video" else None
+        faces = self.tracker.track(frame_bgr, ts)
+        self._last_ts = float(timestamp_ms)
+        return faces, float(timestamp_ms)
+
+    def poses(self, faces: list[FaceObservation], timestamp_ms: float) -> list[HeadPose]:
+        """Stage 2: head poses, smoothed per face in video mode (state resets when a face is lost)."""
+        smooth = self.options.smoothing and self.options.running_mode == "video"
+        if len(faces) != len(self._smoothers):
+            self._smoothers = [PoseSmoother(self.options.smoothing_options) for _ in faces]
+        out = []
+        for face, smoother in zip(faces, self._smoothers, strict=True):
+            m = smoother(face.transform, timestamp_ms) if smooth else face.transform
+            out.append(HeadPose(np.asarray(m, dtype=np.float64)))
+        return out
+
+    def camera_matrix(self, width: int, height: int) -> np.ndarray:
+        if self.options.camera_matrix is not None:
+            return np.asarray(self.options.camera_matrix, dtype=np.float64)
+        return default_intrinsics(width, height)
+
+    def model_matrix(self, pose: HeadPose) -> np.ndarray:
+        """(4, 4) frame space (cm) -> camera (cm) for a head pose."""
+        return pose.matrix @ self.options.placement.matrix()
+
+    def anchors_px(self, pose: HeadPose, camera_matrix: np.ndarray) -> dict[str, tuple[float, float]]:
+        """Pixel positions of the frame's bridge and lens centres for a head pose."""
+        anchors = self.glasses.anchors
+        pts = np.array([[*anchors[name], 1.0] for name in ANCHORS_2D])
+        cam = (pose.matrix @ self._frame_to_face @ pts.T).T[:, :3]
+        px = project(cam, camera_matrix)
+        return {name: (float(p[0]), float(p[1])) for name, p in zip(ANCHORS_2D, px, strict=True)}
+
+    def render(
+        self,
+        frame_bgr: np.ndarray,
+        faces: list[FaceObservation],
+        poses: list[HeadPose],
+    ) -> tuple[list[Overlay], np.ndarray, Lighting | None]:
+        """Stage 3: light estimate + GL render of every face's glasses."""
+        h, w = frame_bgr.shape[:2]
+        k = self.camera_matrix(w, h)
+        lighting = None
+        if self.options.estimate_light and faces:
+            lighting = estimate_lighting(frame_bgr, faces[0].bbox)
+        model_matrices = [p.matrix @ self.options.placement.matrix() for p in poses]
+        overlays = self.renderer.render([p.matrix for p in poses], model_matrices, k, (w, h), lighting)
+        return overlays, k, lighting
+
+    def process(
+        self, frame_bgr: np.ndarray, timestamp_ms: float | None = None, *, in_place: bool = False
+    ) -> TryOnResult:
+        """Dress every face in one frame.
+
+        frame_bgr : (H, W, 3) uint8 BGR (gray, BGRA, 16-bit are converted to a new array)
+        timestamp_ms : capture time, increasing (video mode); None uses a monotonic clock
+        in_place : composite into ``frame_bgr`` itself instead of a copy (saves a full-frame copy)
+        """
+        t0 = time.perf_counter()
+        frame = as_bgr_uint8(frame_bgr)
+        faces, ts = self.track(frame, timestamp_ms)
+        t1 = time.perf_counter()
+        poses = self.poses(faces, ts)
+        t2 = time.perf_counter()
+        out = frame if (in_place and frame is frame_bgr) else frame.copy()
+        timings = {"track": (t1 - t0) * 1000.0, "pose": (t2 - t1) * 1000.0}
+        if not faces:
+            timings.update(render=0.0, composite=0.0, total=(time.perf_counter() - t0) * 1000.0)
+            return TryOnResult(out, [], timings)
+        overlays, k, _ = self.render(out, faces, poses)
+        t3 = time.perf_counter()
+        for overlay in overlays:
+            composite(out, overlay)
+        t4 = time.perf_counter()
+        results = [
+            FaceResult(bbox=f.bbox, pose=p, anchors_px=self.anchors_px(p, k), observation=f)
+            for f, p in zip(faces, poses, strict=True)
+        ]
+        timings.update(render=(t3 - t2) * 1000.0, composite=(t4 - t3) * 1000.0, total=(t4 - t0) * 1000.0)
+        return TryOnResult(out, results, timings)
+
+    # -- lifetime ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.tracker.close()
+
+    def __enter__(self) -> TryOnPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
