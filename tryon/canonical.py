@@ -106,13 +106,18 @@ def load_canonical_face(model_path: str | Path) -> CanonicalFace:
         return parse_metadata(bundle.read(METADATA_NAME))
 
 
-def head_occluder(face: CanonicalFace, *, side_inset_cm: float = 0.6, depth_cm: float = 17.0) -> trimesh.Trimesh:
+def head_occluder(
+    face: CanonicalFace, *, side_inset_cm: float = 0.6, depth_cm: float = 17.0, side_scale: float = 0.93
+) -> trimesh.Trimesh:
     """A closed head shell to hide what the head hides (temples behind the ears, far side).
 
     The front is the canonical face itself (so the glasses in front of the eyes are never cut); the
     back is the convex hull of the face's rear half and an ellipsoidal skull behind it, drawn a
     little inside the face's sides (``side_inset_cm``) so temples that run along the side of the
-    head stay visible from the front and vanish when the head turns away.
+    head stay visible from the front and vanish when the head turns away. Behind the eyes the whole
+    occluder is narrowed to ``side_scale`` of its width (ramping in between z = 4 and z = 1 cm):
+    catalogue frames are sized for real heads, and a temple that grazes the average face's cheek
+    must still show on the near side.
 
     Returns a mesh in canonical-face centimetres, ``(n, 3)`` vertices.
     """
@@ -129,4 +134,8 @@ def head_occluder(face: CanonicalFace, *, side_inset_cm: float = 0.6, depth_cm: 
     skull = skull[skull[:, 2] < -1.0]
     shell = trimesh.convex.convex_hull(np.vstack([rear, skull]))
     front = trimesh.Trimesh(v, face.faces, process=False)
-    return trimesh.util.concatenate([front, shell])
+    head = trimesh.util.concatenate([front, shell])
+    vertices = head.vertices.copy()
+    ramp = np.clip((vertices[:, 2] - 1.0) / 3.0, 0.0, 1.0)
+    vertices[:, 0] *= side_scale + (1.0 - side_scale) * ramp
+    return trimesh.Trimesh(vertices, head.faces, process=False)

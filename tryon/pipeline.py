@@ -19,14 +19,18 @@ from tryon.canonical import head_occluder, load_canonical_face
 from tryon.compose import composite
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting, estimate_lighting
-from tryon.placement import FacePlacement
-from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
+from tryon.placement import FacePlacement, eye_fit
+from tryon.pose import HeadPose, OneEuroFilter, PoseSmoother, SmoothingOptions
 from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project
+from tryon import landmarks as LM
 from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
 
 log = logging.getLogger(__name__)
 
 ANCHORS_2D = ("bridge", "lens_center_left", "lens_center_right")
+#: MediaPipe's canonical face: iris centres 468/473 at (∓3.18, 2.64, 3.83) cm.
+CANONICAL_PD_MM = 63.64
+CANONICAL_PUPIL_Y_CM = 2.636
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class PipelineOptions:
     placement : where frame space sits on the canonical face
     render : renderer options (backend, occlusion, region-only)
     estimate_light : light the frames from the face region of each frame
+    pupillary_distance_mm : the wearer's (far) PD, where the lens optical centres are made; None uses
+        the canonical face's (63.6 mm between the iris centres)
     """
 
     max_faces: int = 1
@@ -52,6 +58,7 @@ class PipelineOptions:
     placement: FacePlacement = field(default_factory=FacePlacement)
     render: RenderOptions = field(default_factory=RenderOptions)
     estimate_light: bool = True
+    pupillary_distance_mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,9 @@ class FaceResult:
 
     bbox : (x, y, w, h) pixels
     pose : the (smoothed) head pose used for rendering
-    anchors_px : name -> (x, y) pixels of the rendered frame's bridge and lens centres
-        (left/right are the wearer's)
+    anchors_px : name -> (x, y) pixels of the rendered frame's bridge and of the lens optical
+        centres (left/right are the wearer's). As an optician fits lenses, the optical centres sit
+        on the lens plane at the wearer's PD and pupil height (decentred from the boxing centres).
     observation : the raw tracking result
     """
 
@@ -127,6 +135,7 @@ class TryOnPipeline:
             raise
         self._smoothers: list[PoseSmoother] = []
         self._frame_to_face = self.options.placement.frame_to_face_mm()
+        self._lens_plane_z_cm = self._lens_plane(glasses)
         self._last_ts = -1.0
 
     # -- configuration ---------------------------------------------------------------------------------
@@ -139,6 +148,11 @@ class TryOnPipeline:
     def set_glasses(self, model: GlassesModel) -> None:
         """Wear another frame from the next frame on."""
         self.renderer.set_glasses(model)
+        self._lens_plane_z_cm = self._lens_plane(model)
+
+    def _lens_plane(self, model: GlassesModel) -> float:
+        """Depth of the lens optical centres in face space (cm)."""
+        return self.options.placement.back_plane_z_cm + 0.1 * float(model.anchors["lens_center_left"][2])
 
     def set_materials(self, frame: FrameMaterial | None = None, lens: LensMaterial | None = None) -> None:
         """Change frame colour / lens without rebuilding geometry; effective on the next frame."""
@@ -160,14 +174,31 @@ class TryOnPipeline:
         return faces, float(timestamp_ms)
 
     def poses(self, faces: list[FaceObservation], timestamp_ms: float) -> list[HeadPose]:
-        """Stage 2: head poses, smoothed per face in video mode (state resets when a face is lost)."""
+        """Stage 2: head poses, smoothed per face in video mode (state resets when a face is lost).
+
+        Each pose also carries where this person's eyes are relative to the canonical face (the frame
+        is centred on them) and the PD seen at this pose; both are smoothed like the position.
+        """
         smooth = self.options.smoothing and self.options.running_mode == "video"
         if len(faces) != len(self._smoothers):
-            self._smoothers = [PoseSmoother(self.options.smoothing_options) for _ in faces]
+            opts = self.options.smoothing_options
+            self._smoothers = [(PoseSmoother(opts), OneEuroFilter(opts.depth)) for _ in faces]
         out = []
-        for face, smoother in zip(faces, self._smoothers, strict=True):
+        for face, (smoother, fit_filter) in zip(faces, self._smoothers, strict=True):
             m = smoother(face.transform, timestamp_ms) if smooth else face.transform
-            out.append(HeadPose(np.asarray(m, dtype=np.float64)))
+            k = self.camera_matrix(*face.image_size)
+            irises = face.landmarks_px[[LM.RIGHT_IRIS_CENTER, LM.LEFT_IRIS_CENTER]]
+            offset, pd = eye_fit(irises, face.transform, k, self._lens_plane_z_cm)
+            fit = np.array([*offset[:2], pd])
+            if smooth:
+                fit = fit_filter(fit, smoother.last_dt)
+            out.append(
+                HeadPose(
+                    np.asarray(m, dtype=np.float64),
+                    fit_offset_cm=np.array([fit[0], fit[1], 0.0]),
+                    pupillary_distance_mm=float(fit[2]),
+                )
+            )
         return out
 
     def camera_matrix(self, width: int, height: int) -> np.ndarray:
@@ -176,14 +207,35 @@ class TryOnPipeline:
         return default_intrinsics(width, height)
 
     def model_matrix(self, pose: HeadPose) -> np.ndarray:
-        """(4, 4) frame space (cm) -> camera (cm) for a head pose."""
-        return pose.matrix @ self.options.placement.matrix()
+        """(4, 4) frame space (cm) -> camera (cm) for a head pose (centred on the wearer's eyes)."""
+        return pose.matrix @ self._fit_matrix(pose) @ self.options.placement.matrix()
+
+    @staticmethod
+    def _fit_matrix(pose: HeadPose) -> np.ndarray:
+        m = np.eye(4)
+        if pose.fit_offset_cm is not None:
+            m[:3, 3] = pose.fit_offset_cm
+        return m
+
+    def optical_centres_mm(self, pose: HeadPose | None = None) -> dict[str, np.ndarray]:
+        """Lens optical centres in frame space (mm): at the wearer's PD and pupil height.
+
+        The PD is the optician's when given in the options, else the one seen at ``pose``, else the
+        canonical face's.
+        """
+        pd = self.options.pupillary_distance_mm or (pose and pose.pupillary_distance_mm) or CANONICAL_PD_MM
+        pupil_y = (CANONICAL_PUPIL_Y_CM - self.options.placement.lens_center_y_cm) * 10.0
+        anchors = self.glasses.anchors
+        return {
+            side: np.array([sign * pd / 2.0, pupil_y, anchors[side][2]])
+            for side, sign in (("lens_center_left", 1.0), ("lens_center_right", -1.0))
+        }
 
     def anchors_px(self, pose: HeadPose, camera_matrix: np.ndarray) -> dict[str, tuple[float, float]]:
-        """Pixel positions of the frame's bridge and lens centres for a head pose."""
-        anchors = self.glasses.anchors
-        pts = np.array([[*anchors[name], 1.0] for name in ANCHORS_2D])
-        cam = (pose.matrix @ self._frame_to_face @ pts.T).T[:, :3]
+        """Pixel positions of the frame's bridge and lens optical centres for a head pose."""
+        points = {"bridge": self.glasses.anchors["bridge"], **self.optical_centres_mm(pose)}
+        pts = np.array([[*points[name], 1.0] for name in ANCHORS_2D])
+        cam = (pose.matrix @ self._fit_matrix(pose) @ self._frame_to_face @ pts.T).T[:, :3]
         px = project(cam, camera_matrix)
         return {name: (float(p[0]), float(p[1])) for name, p in zip(ANCHORS_2D, px, strict=True)}
 
@@ -199,7 +251,7 @@ class TryOnPipeline:
         lighting = None
         if self.options.estimate_light and faces:
             lighting = estimate_lighting(frame_bgr, faces[0].bbox)
-        model_matrices = [p.matrix @ self.options.placement.matrix() for p in poses]
+        model_matrices = [self.model_matrix(p) for p in poses]
         overlays = self.renderer.render([p.matrix for p in poses], model_matrices, k, (w, h), lighting)
         return overlays, k, lighting
 

@@ -7,9 +7,12 @@ not an exception.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +22,10 @@ import numpy as np
 from tryon.modelfile import resolve_model
 
 log = logging.getLogger(__name__)
+
+# MediaPipe's C++ side logs through glog/absl to stderr; keep it to errors unless asked otherwise.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RunningMode = Literal["image", "video"]
 
@@ -84,6 +91,30 @@ def as_bgr_uint8(frame: np.ndarray) -> np.ndarray:
     raise ValueError(f"frame has {channels} channels; expected 1, 3 or 4")
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what native code writes to file descriptor 2 (MediaPipe's start-up chatter).
+
+    Only while ``TRYON_NATIVE_LOGS`` is unset; Python's own ``sys.stderr`` is flushed around it.
+    """
+    if os.environ.get("TRYON_NATIVE_LOGS"):
+        yield
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class FaceTracker:
     """MediaPipe Face Landmarker returning :class:`FaceObservation` lists.
 
@@ -112,7 +143,9 @@ class FaceTracker:
             min_tracking_confidence=self.options.min_tracking_confidence,
             output_facial_transformation_matrixes=True,
         )
-        self._landmarker = vision.FaceLandmarker.create_from_options(mp_options)
+        with _quiet_native_stderr():
+            self._landmarker = vision.FaceLandmarker.create_from_options(mp_options)
+        self._warm = False
         self._last_ts = -1
         self._t0 = time.monotonic()
 
@@ -142,8 +175,11 @@ class FaceTracker:
         h, w = frame_bgr.shape[:2]
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        quiet = contextlib.nullcontext() if self._warm else _quiet_native_stderr()
+        self._warm = True
         if self.options.running_mode == "image":
-            result = self._landmarker.detect(image)
+            with quiet:
+                result = self._landmarker.detect(image)
         else:
             if timestamp_ms is None:
                 timestamp_ms = max(int((time.monotonic() - self._t0) * 1000), self._last_ts + 1)
@@ -152,7 +188,8 @@ class FaceTracker:
                     f"timestamp_ms must increase monotonically: got {timestamp_ms} after {self._last_ts}"
                 )
             self._last_ts = int(timestamp_ms)
-            result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+            with quiet:
+                result = self._landmarker.detect_for_video(image, int(timestamp_ms))
         faces = []
         for i, points in enumerate(result.face_landmarks):
             lm = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32)
