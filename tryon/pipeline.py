@@ -20,7 +20,7 @@ from tryon.compose import composite
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting, estimate_lighting
 from tryon.placement import FacePlacement, eye_fit
-from tryon.pose import HeadPose, OneEuroFilter, PoseSmoother, SmoothingOptions
+from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
 from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project
 from tryon import landmarks as LM
 from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
@@ -110,6 +110,24 @@ class TryOnResult:
         }
 
 
+class _EyeFit:
+    """Per-face eye centring in a video: the median of the first ``frames`` estimates, then held."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = max(int(frames), 1)
+        self._samples: list[np.ndarray] = []
+        self._held: np.ndarray | None = None
+
+    def __call__(self, estimate: np.ndarray) -> np.ndarray:
+        if self._held is not None:
+            return self._held
+        self._samples.append(estimate)
+        value = np.median(np.asarray(self._samples), axis=0)
+        if len(self._samples) >= self.frames:
+            self._held = value
+        return value
+
+
 class TryOnPipeline:
     """Track faces, place and render glasses, composite them: one object per stream.
 
@@ -182,7 +200,7 @@ class TryOnPipeline:
         smooth = self.options.smoothing and self.options.running_mode == "video"
         if len(faces) != len(self._smoothers):
             opts = self.options.smoothing_options
-            self._smoothers = [(PoseSmoother(opts), OneEuroFilter(opts.depth)) for _ in faces]
+            self._smoothers = [(PoseSmoother(opts), _EyeFit(opts.fit_frames)) for _ in faces]
         out = []
         for face, (smoother, fit_filter) in zip(faces, self._smoothers, strict=True):
             m = smoother(face.transform, timestamp_ms) if smooth else face.transform
@@ -190,8 +208,8 @@ class TryOnPipeline:
             irises = face.landmarks_px[[LM.RIGHT_IRIS_CENTER, LM.LEFT_IRIS_CENTER]]
             offset, pd = eye_fit(irises, face.transform, k, self._lens_plane_z_cm)
             fit = np.array([*offset[:2], pd])
-            if smooth:
-                fit = fit_filter(fit, smoother.last_dt)
+            if self.options.running_mode == "video":
+                fit = fit_filter(fit)
             out.append(
                 HeadPose(
                     np.asarray(m, dtype=np.float64),

@@ -168,6 +168,9 @@ class SmoothingOptions:
     position: OneEuroParams = OneEuroParams(min_cutoff=0.05, beta=0.2, d_cutoff=1.0)
     depth: OneEuroParams = OneEuroParams(min_cutoff=0.05, beta=0.05, d_cutoff=1.0)
     rotation: OneEuroParams = OneEuroParams(min_cutoff=0.005, beta=2.0, d_cutoff=1.0)
+    #: the eye-centring offset and PD are properties of the person, not of the motion: in a video they
+    #: are the median of the first ``fit_frames`` frames after a face is found, then held
+    fit_frames: int = 15
 
 
 class PoseSmoother:
