@@ -1,0 +1,272 @@
+"""Importing third-party models: the two shared glTF models, OBJ in odd units and orientations,
+refusals that leave the catalogue untouched, calibration re-apply, and the CLI."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from models3d import importer
+from models3d.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from models3d.importer import ModelImportError, import_model, reapply
+from models3d.parametric import FrameSpec, build_model
+from tests.conftest import shared_file
+from tryon.configurator import configure
+
+KHRONOS = ("glasses3d", "khronos_sunglasses", "SunglassesKhronos.glb")
+THUG = ("glasses3d", "mindar_thuglife", "scene.gltf")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRYON_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A catalogue folder of its own (a copy of the demo catalogue), so imports never touch models3d/."""
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    shutil.copy(DEFAULT_CATALOGUE, folder / "catalogue.toml")
+    return folder
+
+
+def write_obj(path: Path, model, linear: np.ndarray, *, mtl: bool = True, lens_alpha: float = 0.3) -> None:
+    """Write a GlassesModel as OBJ (+ .mtl), vertices mapped by ``linear`` ((3, 3))."""
+    lines = ["mtllib frame.mtl"] if mtl else []
+    offset = 1
+    for part in model.parts:
+        v = part.mesh.vertices @ linear.T
+        lines.append(f"o {part.name}")
+        lines.append(f"usemtl {'glass' if part.role == 'lens' else 'frame_' + part.role}")
+        lines += [f"v {a:.6f} {b:.6f} {c:.6f}" for a, b, c in v]
+        faces = part.mesh.faces[:, ::-1] if np.linalg.det(linear) < 0 else part.mesh.faces
+        lines += [f"f {a + offset} {b + offset} {c + offset}" for a, b, c in faces]
+        offset += len(v)
+    path.write_text("\n".join(lines) + "\n")
+    if mtl:
+        roles = ("front", "temple", "pad", "hinge")
+        text = "".join(f"newmtl frame_{r}\nKd 0.1 0.1 0.1\n" for r in roles)
+        (path.parent / "frame.mtl").write_text(text + f"newmtl glass\nKd 0.8 0.8 0.9\nd {lens_alpha}\n")
+
+
+def test_khronos_sunglasses_import(root: Path) -> None:
+    result = import_model(shared_file(*KHRONOS), "khronos-sunglasses", root)
+    cal = result.calibration
+    assert cal.unit_scale == 1000.0 and cal.front == "+z" and cal.up == "+y"
+    assert any("metres" in m for m in result.messages)
+    roles = cal.roles
+    assert roles["LensesExterior"] == "lens" and roles["LensesInterior"] == "lens"
+    assert roles["Nosepads"] == "pad"  # transmissive too, but named as pads
+    assert roles["TempleLeft"] == "temple" and roles["EarhookRight"] == "temple"
+    assert roles["Frames"] == "front"
+    size = result.entry["sizes"][0]
+    assert size["total_width"] == pytest.approx(150, abs=1.5)  # 0.1505 m wide
+    a = result.model.anchors
+    assert a["lens_center_left"][0] == pytest.approx(-a["lens_center_right"][0], abs=0.5)
+    assert abs(a["lens_center_left"][1]) < 1e-6 and a["bridge"][0] == 0.0 and a["bridge"][1] > 0
+    for side, sign in (("left", 1), ("right", -1)):
+        assert sign * a[f"hinge_{side}"][0] > 65
+        assert a[f"temple_end_{side}"][2] < -100  # the temples run back...
+        assert a[f"temple_end_{side}"][1] < a[f"hinge_{side}"][1] - 10  # ...and down over the ears
+    for name in ("model.glb", "source.glb", "calibration.toml"):
+        assert (root / "imported" / "khronos-sunglasses" / name).is_file()
+    # The catalogue in that folder now has it, and the configurator renders it.
+    cat = load_catalogue(root / "catalogue.toml")
+    entry = cat.get("khronos-sunglasses")
+    assert entry.geometry.type == "model"
+    model = configure("khronos-sunglasses", catalogue=cat)
+    lens_parts = [p for p in model.parts if p.role == "lens"]
+    assert len(lens_parts) == 2 and all(p.material is None for p in lens_parts)
+    assert any(p.material is not None for p in model.parts if p.role != "lens")  # "as modelled"
+    black = configure("khronos-sunglasses", colour="black", lens="grey", catalogue=cat)
+    assert all(p.material is None for p in black.parts)
+    assert all(a.mesh is b.mesh for a, b in zip(model.parts, black.parts, strict=True))
+    # The repository's own catalogue is untouched.
+    assert "khronos-sunglasses" not in load_catalogue()
+
+
+def test_thug_life_import_in_arbitrary_units(root: Path) -> None:
+    result = import_model(shared_file(*THUG), "thug-life", root, name="Thug Life", price=19.0)
+    assert result.calibration.unit_scale == 1.0
+    assert result.calibration.front == "+z" and result.calibration.up == "+y"
+    assert result.entry["sizes"][0]["total_width"] == pytest.approx(139, abs=1.5)
+    a = result.model.anchors
+    assert a["temple_end_left"][2] < -100 and a["temple_end_right"][2] < -100
+    assert a["lens_center_left"][0] == pytest.approx(-a["lens_center_right"][0], abs=1.0)
+    entry = load_catalogue(root / "catalogue.toml").get("thug-life")
+    assert entry.name == "Thug Life" and entry.price == 19.0
+
+
+@pytest.mark.slow
+def test_imported_models_sit_on_the_astronaut(root: Path) -> None:
+    import cv2
+
+    from tryon.fit import fit_metrics
+    from tryon.pipeline import PipelineOptions, TryOnPipeline
+
+    import_model(shared_file(*KHRONOS), "khronos-sunglasses", root)
+    import_model(shared_file(*THUG), "thug-life", root)
+    cat = load_catalogue(root / "catalogue.toml")
+    image = cv2.imread(str(shared_file("faces", "astronaut.png")))
+    with TryOnPipeline(configure("thug-life", catalogue=cat), PipelineOptions(running_mode="image")) as pipe:
+        for frame_id in ("khronos-sunglasses", "thug-life"):
+            model = configure(frame_id, catalogue=cat)
+            pipe.set_glasses(model)
+            result = pipe.process(image)
+            assert len(result.faces) == 1
+            face = result.faces[0]
+            lm = face.observation.landmarks_px
+            ipd = float(np.linalg.norm(lm[473] - lm[468]))
+            bridge = np.asarray(face.anchors_px["bridge"])
+            assert abs(bridge[0] - lm[168][0]) < 0.1 * ipd, frame_id
+            assert abs(bridge[1] - lm[168][1]) < 0.3 * ipd, frame_id
+            # Wearer's right iris is 468, left 473.
+            assert np.linalg.norm(np.asarray(face.anchors_px["lens_center_right"]) - lm[468]) < 0.15 * ipd
+            assert np.linalg.norm(np.asarray(face.anchors_px["lens_center_left"]) - lm[473]) < 0.15 * ipd
+            fit = fit_metrics(model, face.observation, pipe.model_matrix(face.pose))
+            # The temples run back to the ears: their ends lie near the ear region on both sides.
+            assert fit.temple_end_to_ear_mm["left"] < 55 and fit.temple_end_to_ear_mm["right"] < 55, fit
+            assert fit.temple_reaches_ear == {"left": True, "right": True}
+            assert not np.array_equal(result.image, image)
+
+
+def test_obj_in_centimetres_facing_minus_x_with_z_up(tmp_path: Path, root: Path) -> None:
+    spec = FrameSpec("rectangle", 54, 18, 145, 38, 140)
+    source_model = build_model(spec)
+    # File axes: forwards = -x, up = +z, wearer's left = -y (right-handed), units cm.
+    linear = np.array([[0.0, 0.0, -1.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]) * 0.1
+    obj = tmp_path / "obj" / "frame.obj"
+    obj.parent.mkdir()
+    write_obj(obj, source_model, linear)
+    result = import_model(obj, "obj-frame", root)
+    cal = result.calibration
+    assert (cal.front, cal.up) == ("-x", "+z")
+    assert cal.unit_scale == 10.0
+    assert cal.roles["glass"] == "lens"  # see-through in the .mtl (d 0.3)
+    size = result.entry["sizes"][0]
+    assert size["total_width"] == pytest.approx(140, abs=1.0)
+    assert size["lens_width"] == pytest.approx(54, abs=1.0)
+    assert size["bridge"] == pytest.approx(18, abs=1.0)
+    assert size["lens_height"] == pytest.approx(38, abs=1.0)
+    assert size["temple_length"] == pytest.approx(145, abs=8.0)  # measured along a tube: approximate
+    for name in ("lens_center_left", "lens_center_right", "temple_end_left", "hinge_right"):
+        assert np.allclose(result.model.anchors[name][:2], source_model.anchors[name][:2], atol=3.0), name
+
+
+def test_obj_without_mtl_and_without_unit_hint(tmp_path: Path, root: Path) -> None:
+    model = build_model(FrameSpec("oval", 50, 19, 140, 38, 132))
+    obj = tmp_path / "frame.obj"
+    write_obj(obj, model, np.eye(3) * 0.004, mtl=False)  # 0.53 units wide: no unit fits
+    before = (root / "catalogue.toml").read_bytes()
+    with pytest.raises(ModelImportError, match="pass --width-mm"):
+        import_model(obj, "tiny", root)
+    assert not (root / "imported.toml").exists() and (root / "catalogue.toml").read_bytes() == before
+    result = import_model(obj, "tiny", root, width_mm=132)
+    assert result.entry["sizes"][0]["total_width"] == pytest.approx(132, abs=1.0)
+    assert any("no lens parts" in n for n in result.calibration.notes)
+
+
+def test_front_without_temples_asks_for_the_front(tmp_path: Path, root: Path) -> None:
+    model = build_model(FrameSpec("square", 50, 20, 145, 44, 140))
+    model.parts = [p for p in model.parts if p.role not in ("temple", "hinge", "pad")]
+    obj = tmp_path / "front.obj"
+    write_obj(obj, model, np.eye(3))
+    with pytest.raises(ModelImportError, match="pass --front"):
+        import_model(obj, "front-only", root)
+    result = import_model(obj, "front-only", root, front="+z", up="+y")
+    assert any("no left temple" in n for n in result.calibration.notes)
+    assert result.model.anchors["temple_end_left"][2] < -100
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.glb", "is empty"),
+        (b"\x89PNG\r\n\x1a\n" + b"0" * 100, "picture.glb", "not a readable .glb model"),
+        (b"solid x\nendsolid x\n", "model.stl", "unsupported file type .stl"),
+        (b"# just a comment\nv 0 0 0\n", "points.obj", "no triangle meshes"),
+    ],
+)
+def test_bad_files_are_refused_and_nothing_is_written(
+    tmp_path: Path, root: Path, content: bytes, name: str, message: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    with pytest.raises(ModelImportError, match=message):
+        import_model(bad, "bad-one", root)
+    assert not (root / "imported.toml").exists()
+    assert not (root / "imported").exists() or not any((root / "imported").iterdir())
+
+
+def test_too_large_and_too_many_triangles_are_refused(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import_model(shared_file(*THUG), "thug-life", root)
+    before = (root / "imported.toml").read_bytes()
+    monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(ModelImportError, match="the limit is"):
+        import_model(shared_file(*KHRONOS), "khronos", root)
+    monkeypatch.setattr(importer, "MAX_FILE_BYTES", 50 * 1024 * 1024)
+    monkeypatch.setattr(importer, "MAX_TRIANGLES", 5000)
+    with pytest.raises(ModelImportError, match="more than 5,000 triangles"):
+        import_model(shared_file(*KHRONOS), "khronos", root)
+    assert (root / "imported.toml").read_bytes() == before
+    assert not (root / "imported" / "khronos").exists()
+
+
+def test_bad_ids_and_axes_are_refused(root: Path) -> None:
+    with pytest.raises(ModelImportError, match="--id 'Bad Id'"):
+        import_model(shared_file(*THUG), "Bad Id", root)
+    with pytest.raises(ModelImportError, match="must be different axes"):
+        import_model(shared_file(*THUG), "thug", root, front="+z", up="-z")
+
+
+def test_reapply_after_editing_the_calibration(root: Path) -> None:
+    first = import_model(shared_file(*THUG), "thug-life", root, price=25.0)
+    cal_path = root / "imported" / "thug-life" / "calibration.toml"
+    text = cal_path.read_text()
+    assert "offset_mm = [0.0, 0.0, 0.0]" in text and "auto = true" in text
+    cal_path.write_text(text.replace("offset_mm = [0.0, 0.0, 0.0]", "offset_mm = [0.0, 2.0, 0.0]"))
+    again = reapply("thug-life", root)
+    shift = again.model.bounds - first.model.bounds
+    assert np.allclose(shift[:, 1], 2.0, atol=1e-4) and np.allclose(shift[:, [0, 2]], 0.0, atol=1e-4)
+    assert again.model.anchors["bridge"][1] == pytest.approx(first.model.anchors["bridge"][1] + 2.0, abs=1e-3)
+    assert again.entry["price"] == 25.0  # the entry's own edits are kept
+    # Hand-set anchors are kept when auto = false.
+    data = tomllib.loads(cal_path.read_text())
+    edited = cal_path.read_text().replace("auto = true", "auto = false")
+    edited = edited.replace(
+        f"bridge = {[round(c, 3) for c in data['anchors']['bridge']]}".replace("'", ""),
+        "bridge = [0.0, 9.5, 0.0]",
+    )
+    cal_path.write_text(edited)
+    kept = reapply("thug-life", root)
+    assert np.allclose(kept.model.anchors["bridge"], [0.0, 9.5, 0.0])
+    cal_path.write_text(edited.replace('front = "+z"', 'front = "+q"'))
+    with pytest.raises(ModelImportError, match="front/up must be"):
+        reapply("thug-life", root)
+    with pytest.raises(ModelImportError, match="no imported frame 'nothing'"):
+        reapply("nothing", root)
+
+
+def test_cli_import_and_reapply(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tryon.cli import main
+
+    catalogue = str(root / "catalogue.toml")
+    code = main(["frames", "import", str(shared_file(*THUG)), "--id", "thug-life", "--catalogue", catalogue])
+    out = capsys.readouterr().out
+    assert code == 0 and "imported thug-life" in out and "millimetres" in out
+    assert main(["frames", "import", "--reapply", "thug-life", "--catalogue", catalogue]) == 0
+    assert main(["frames", "list", "--catalogue", catalogue]) == 0
+    assert "thug-life" in capsys.readouterr().out
+    not_a_model = root / "notes.obj"
+    not_a_model.write_text("hello\n")
+    assert main(["frames", "import", str(not_a_model), "--id", "notes", "--catalogue", catalogue]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was written" in err
+    assert main(["frames", "validate", "--catalogue", catalogue]) == 0
+    assert trimesh.load(root / "imported" / "thug-life" / "model.glb", force="scene").geometry

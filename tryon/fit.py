@@ -1,0 +1,156 @@
+"""Fit numbers for a frame on a face: is it the right width, do the temples reach the ears?
+
+Everything is computed in **face space**: MediaPipe's canonical face coordinates (cm, y up, +z out
+of the face), the space the facial transformation matrix maps from. The person's own landmarks are
+brought there by casting each landmark pixel back along its camera ray to the depth the posed
+canonical face has at that landmark, then undoing the pose. That keeps the canonical face's metric
+scale (MediaPipe's metric face model) while following this person's proportions, so widths read in
+millimetres (cm x 10).
+
+* **face width**: between landmarks 234 and 454 (the face's sides beside the ears) and, at temple
+  height, between 127 and 356. A frame usually looks right when its total width is a little under
+  the face width at the ears: :data:`WIDTH_RATIO_GOOD` is the range called "good".
+* **temple end to ear**: the distance from each temple's tip to the *ear point*, a point on the back
+  of the ear at mid height, taken as the face-side landmark (234/454) moved :data:`EAR_OFFSET_CM`
+  (the canonical mesh stops in front of the ears; the offset follows where MediaPipe's own
+  face-effect glasses bend their temples, ``glasses.pbtxt``). ``temple_reaches_ear`` says whether the
+  tip lies behind that point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tryon.glasses import GlassesModel
+
+#: Canonical face vertices used here (cm), from MediaPipe's ``canonical_face_model.obj``.
+CANONICAL_CM = {
+    127: (-7.743095, 2.364999, -2.005167),
+    356: (7.743095, 2.364999, -2.005167),
+    234: (-7.664182, 0.673132, -2.435867),
+    454: (7.664182, 0.673132, -2.435867),
+}
+#: From the face side beside the ear (234/454) to the back of the ear at mid height, cm.
+EAR_OFFSET_CM = np.array([0.0, 0.8, -3.5])
+#: Frame total width / face width at the ears considered a good fit (heuristic; opticians aim for a
+#: front about as wide as the face at the temples, which the 234/454 width slightly exceeds).
+WIDTH_RATIO_GOOD = (0.84, 0.98)
+#: MediaPipe's face geometry camera: 63° vertical field of view, principal point at the centre.
+VERTICAL_FOV_DEG = 63.0
+
+
+@dataclass(frozen=True)
+class FitMetrics:
+    """Fit numbers of one frame on one face (mm; "left"/"right" are the wearer's).
+
+    frame_width_mm : the frame's total width (front, without temples)
+    face_width_mm : face width at the ears (landmarks 234/454)
+    temple_width_mm : face width at temple height (landmarks 127/356)
+    width_ratio : frame_width_mm / face_width_mm
+    verdict : "narrow", "good" or "wide" (see :data:`WIDTH_RATIO_GOOD`)
+    temple_end_to_ear_mm : distance from each temple tip to its ear point
+    temple_reaches_ear : whether each temple tip lies behind its ear point
+    """
+
+    frame_width_mm: float
+    face_width_mm: float
+    temple_width_mm: float
+    width_ratio: float
+    verdict: str
+    temple_end_to_ear_mm: dict[str, float]
+    temple_reaches_ear: dict[str, bool]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frame_width_mm": round(self.frame_width_mm, 1),
+            "face_width_mm": round(self.face_width_mm, 1),
+            "temple_width_mm": round(self.temple_width_mm, 1),
+            "width_ratio": round(self.width_ratio, 3),
+            "verdict": self.verdict,
+            "temple_end_to_ear_mm": {k: round(v, 1) for k, v in self.temple_end_to_ear_mm.items()},
+            "temple_reaches_ear": dict(self.temple_reaches_ear),
+        }
+
+
+def _intrinsics(width: int, height: int) -> np.ndarray:
+    f = (height / 2.0) / np.tan(np.radians(VERTICAL_FOV_DEG) / 2.0)
+    return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
+
+
+def face_space_points(
+    observation: Any, indices: list[int], camera_matrix: np.ndarray | None = None
+) -> dict[int, np.ndarray]:
+    """This person's landmarks ``indices`` (canonical-mesh indices listed in :data:`CANONICAL_CM`)
+    in face space, ``(3,)`` cm each.
+
+    observation : a ``tryon.tracking.FaceObservation`` (``landmarks_px`` (478, 2), ``transform``
+        (4, 4) canonical cm -> OpenGL camera cm, ``image_size`` (w, h))
+    camera_matrix : (3, 3) pixel intrinsics; default MediaPipe's 63° camera for the image size
+    """
+    w, h = observation.image_size
+    k = camera_matrix if camera_matrix is not None else _intrinsics(int(w), int(h))
+    transform = np.asarray(observation.transform, dtype=np.float64)
+    inverse = np.linalg.inv(transform)
+    out = {}
+    for i in indices:
+        canonical = np.array([*CANONICAL_CM[i], 1.0])
+        depth = -(transform @ canonical)[2]  # distance along the camera's -z axis, cm
+        u, v = np.asarray(observation.landmarks_px[i], dtype=np.float64)
+        cam = np.array([(u - k[0, 2]) / k[0, 0] * depth, -(v - k[1, 2]) / k[1, 1] * depth, -depth, 1.0])
+        out[i] = (inverse @ cam)[:3]
+    return out
+
+
+def frame_width_mm(model: GlassesModel) -> float:
+    """Total width of the frame front (all parts but the temples), mm."""
+    front = [p.mesh for p in model.parts if p.role != "temple"]
+    lo = min(float(m.bounds[0, 0]) for m in front)
+    hi = max(float(m.bounds[1, 0]) for m in front)
+    return hi - lo
+
+
+def fit_metrics(
+    model: GlassesModel,
+    observation: Any,
+    placement_matrix: np.ndarray,
+    camera_matrix: np.ndarray | None = None,
+) -> FitMetrics:
+    """Fit numbers of ``model`` worn as placed by ``placement_matrix`` on the face ``observation``.
+
+    placement_matrix : (4, 4) frame space (cm) -> OpenGL camera (cm), as
+        ``TryOnPipeline.model_matrix(pose)`` returns it
+    camera_matrix : (3, 3) intrinsics of the image (default: MediaPipe's 63° camera)
+    """
+    points = face_space_points(observation, [127, 356, 234, 454], camera_matrix)
+    face_width = float(np.linalg.norm(points[454] - points[234])) * 10.0
+    temple_width = float(np.linalg.norm(points[356] - points[127])) * 10.0
+    frame_width = frame_width_mm(model)
+    ratio = frame_width / face_width if face_width > 0 else float("nan")
+    if ratio < WIDTH_RATIO_GOOD[0]:
+        verdict = "narrow"
+    elif ratio > WIDTH_RATIO_GOOD[1]:
+        verdict = "wide"
+    else:
+        verdict = "good"
+    face_from_frame = np.linalg.inv(np.asarray(observation.transform, dtype=np.float64)) @ np.asarray(
+        placement_matrix, dtype=np.float64
+    )
+    distances, reaches = {}, {}
+    # Wearer's left is +x in both frame and face space: landmark 454 (left), 234 (right).
+    for side, landmark in (("left", 454), ("right", 234)):
+        tip_cm = face_from_frame @ np.array([*(np.asarray(model.anchors[f"temple_end_{side}"]) * 0.1), 1.0])
+        ear = points[landmark] + EAR_OFFSET_CM
+        distances[side] = float(np.linalg.norm(tip_cm[:3] - ear)) * 10.0
+        reaches[side] = bool(tip_cm[2] < ear[2])
+    return FitMetrics(
+        frame_width_mm=frame_width,
+        face_width_mm=face_width,
+        temple_width_mm=temple_width,
+        width_ratio=ratio,
+        verdict=verdict,
+        temple_end_to_ear_mm=distances,
+        temple_reaches_ear=reaches,
+    )

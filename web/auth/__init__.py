@@ -1,0 +1,7 @@
+"""Accounts: register, sign in (rate-limited), sign out."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

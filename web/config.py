@@ -1,0 +1,133 @@
+"""Configuration of the web application: defaults, then the instance config file, then ``TRYON_*``.
+
+Precedence (last wins):
+
+1. :class:`DefaultConfig` below;
+2. ``<instance folder>/config.py`` (a Python file of ``UPPERCASE = value`` lines), when present;
+3. environment variables ``TRYON_<NAME>`` (Flask's ``from_prefixed_env``: values are parsed as JSON
+   when they can be, so ``TRYON_DEMO=true`` is a bool and ``TRYON_MAX_CONTENT_LENGTH=1048576`` an int).
+
+A ``test_config`` mapping passed to :func:`web.create_app` replaces steps 2 and 3, so tests never
+read the developer's instance folder or environment.
+
+The names that matter (all optional):
+
+``DATABASE_URL``
+    SQLAlchemy URL; default ``sqlite:///<instance>/tryon.sqlite3``. PostgreSQL:
+    ``postgresql+psycopg://user:password@host/dbname``.
+``SECRET_KEY``
+    Signs the session cookie; default: a random key generated once and kept in
+    ``<instance>/secret_key``.
+``DEMO``
+    Demo mode: creates the demo staff account (see docs/web.md). Off by default.
+``AUTO_MIGRATE``
+    Upgrade the database schema to the newest migration when the app starts (default on).
+``NOTIFY_BACKEND``
+    ``console`` (default: messages go to the log) or ``smtp`` (with ``MAIL_*``).
+``MAX_CONTENT_LENGTH``
+    Largest accepted request body in bytes (default 12 MiB); larger uploads get a 413.
+``RATELIMIT_STORAGE_URI``
+    Flask-Limiter storage (default ``memory://``; use ``redis://...`` with several workers).
+``LOGIN_RATE_LIMIT``
+    Login attempts allowed per client address (default ``5 per minute;30 per hour``).
+``PROXY_FIX``
+    Number of reverse proxies in front of the app whose ``X-Forwarded-*`` headers to trust (0).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+SUPPORTED_LOCALES = ("en", "it")
+
+
+class DefaultConfig:
+    """Defaults for every setting the application reads."""
+
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    AUTO_MIGRATE = True
+    SEED_DEMO_STORES = True
+    DEMO = False
+    DEMO_STAFF_EMAIL = "staff@tryon.demo"
+    DEMO_STAFF_PASSWORD = "tryon-demo-staff"
+
+    # Uploads: snapshots (a few hundred kB) and photo-mode pictures (phone photos, a few MB).
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    SNAPSHOT_MAX_PIXELS = 4096 * 4096
+
+    # Cookies: HttpOnly and SameSite=Lax always; Secure whenever the request came over https
+    # (see web.security.SessionInterface), or always with SESSION_COOKIE_SECURE=True.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "tryon_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    PROXY_FIX = 0
+
+    # CSRF: every form and every state-changing request; fetch() sends the token in X-CSRFToken.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # valid for the life of the session (a try-on page stays open long)
+
+    # Rate limiting (Flask-Limiter).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+
+    # Passwords: argon2id (argon2-cffi's defaults: RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536  # KiB
+    ARGON2_PARALLELISM = 4
+    PASSWORD_MIN_LENGTH = 10
+
+    # Internationalisation (Flask-Babel). Two directories, one domain each: this package's own
+    # strings in translations/, the try-on pages' strings in translations_tryon/.
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
+    BABEL_TRANSLATION_DIRECTORIES = "translations;translations_tryon"
+    BABEL_DOMAIN = "messages;messages"
+
+    # Booking.
+    BOOKING_HORIZON_DAYS = 60  # how far ahead a fitting can be booked
+    BOOKING_MIN_LEAD_MINUTES = 60  # the earliest bookable slot is this far from now
+    STAFF_UPCOMING_DAYS = 7
+
+    # Notifications (web.notify).
+    NOTIFY_BACKEND = "console"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS
+    MAIL_USE_SSL = False  # implicit TLS (port 465)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "Tryon <no-reply@tryon.local>"
+    MAIL_TIMEOUT = 10
+    # Absolute base URL for links in e-mails and QR codes sent outside a request (reminders).
+    PUBLIC_BASE_URL: str | None = None
+
+    # Catalogue file (None: models3d's default, or $TRYON_CATALOGUE).
+    CATALOGUE_PATH: str | None = None
+
+
+def default_database_url(instance_path: str | Path) -> str:
+    """The embedded default: a SQLite file in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'tryon.sqlite3'}"
+
+
+def load_or_create_secret_key(instance_path: str | Path) -> str:
+    """A random secret key kept in ``<instance>/secret_key`` (created with mode 0600 on first use)."""
+    path = Path(instance_path) / "secret_key"
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    key = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(key + "\n", encoding="utf-8")
+    return key
