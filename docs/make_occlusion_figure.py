@@ -1,6 +1,9 @@
 """Before/after picture of the head occluder on a turned head.
 
-    python docs/make_occlusion_figure.py ../shared/video/head_turns_profile_640x338.mp4 docs/images/occlusion_before_after.png
+    python docs/make_occlusion_figure.py VIDEO OUT.png
+
+For example VIDEO = ../shared/video/head_turns_profile_640x338.mp4 and
+OUT = docs/images/occlusion_before_after.png.
 
 Scans the video for the frame whose |yaw| is closest to 40° and renders it without and with the
 depth-only head occluder, side by side.

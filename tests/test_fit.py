@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,18 @@ from tryon.placement import FacePlacement
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRYON_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def data(shared: Path) -> Callable[..., Path]:
+    """A file of the shared test data (``../shared``); the ``shared`` fixture skips when it is absent."""
+
+    def get(*parts: str) -> Path:
+        path = shared.joinpath(*parts)
+        assert path.is_file(), f"{path} is missing from the shared data"
+        return path
+
+    return get
 
 
 @dataclass
@@ -88,13 +101,12 @@ def test_temple_distances_and_verdicts() -> None:
 
 
 @pytest.mark.slow
-def test_fit_on_a_real_photo() -> None:
+def test_fit_on_a_real_photo(data: Callable[..., Path]) -> None:
     import cv2
 
-    from tests.conftest import shared_file
     from tryon.pipeline import PipelineOptions, TryOnPipeline
 
-    image = cv2.imread(str(shared_file("faces", "astronaut.png")))
+    image = cv2.imread(str(data("faces", "astronaut.png")))
     with TryOnPipeline(configure("strada-wayfarer"), PipelineOptions(running_mode="image")) as pipe:
         result = pipe.process(image)
         face = result.faces[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,6 @@ from models3d import importer
 from models3d.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from models3d.importer import ModelImportError, import_model, reapply
 from models3d.parametric import FrameSpec, build_model
-from tests.conftest import shared_file
 from tryon.configurator import configure
 
 KHRONOS = ("glasses3d", "khronos_sunglasses", "SunglassesKhronos.glb")
@@ -25,6 +25,18 @@ THUG = ("glasses3d", "mindar_thuglife", "scene.gltf")
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRYON_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def data(shared: Path) -> Callable[..., Path]:
+    """A file of the shared test data (``../shared``); the ``shared`` fixture skips when it is absent."""
+
+    def get(*parts: str) -> Path:
+        path = shared.joinpath(*parts)
+        assert path.is_file(), f"{path} is missing from the shared data"
+        return path
+
+    return get
 
 
 @pytest.fixture
@@ -55,8 +67,8 @@ def write_obj(path: Path, model, linear: np.ndarray, *, mtl: bool = True, lens_a
         (path.parent / "frame.mtl").write_text(text + f"newmtl glass\nKd 0.8 0.8 0.9\nd {lens_alpha}\n")
 
 
-def test_khronos_sunglasses_import(root: Path) -> None:
-    result = import_model(shared_file(*KHRONOS), "khronos-sunglasses", root)
+def test_khronos_sunglasses_import(data: Callable[..., Path], root: Path) -> None:
+    result = import_model(data(*KHRONOS), "khronos-sunglasses", root)
     cal = result.calibration
     assert cal.unit_scale == 1000.0 and cal.front == "+z" and cal.up == "+y"
     assert any("metres" in m for m in result.messages)
@@ -91,8 +103,8 @@ def test_khronos_sunglasses_import(root: Path) -> None:
     assert "khronos-sunglasses" not in load_catalogue()
 
 
-def test_thug_life_import_in_arbitrary_units(root: Path) -> None:
-    result = import_model(shared_file(*THUG), "thug-life", root, name="Thug Life", price=19.0)
+def test_thug_life_import_in_arbitrary_units(data: Callable[..., Path], root: Path) -> None:
+    result = import_model(data(*THUG), "thug-life", root, name="Thug Life", price=19.0)
     assert result.calibration.unit_scale == 1.0
     assert result.calibration.front == "+z" and result.calibration.up == "+y"
     assert result.entry["sizes"][0]["total_width"] == pytest.approx(139, abs=1.5)
@@ -104,16 +116,16 @@ def test_thug_life_import_in_arbitrary_units(root: Path) -> None:
 
 
 @pytest.mark.slow
-def test_imported_models_sit_on_the_astronaut(root: Path) -> None:
+def test_imported_models_sit_on_the_astronaut(data: Callable[..., Path], root: Path) -> None:
     import cv2
 
     from tryon.fit import fit_metrics
     from tryon.pipeline import PipelineOptions, TryOnPipeline
 
-    import_model(shared_file(*KHRONOS), "khronos-sunglasses", root)
-    import_model(shared_file(*THUG), "thug-life", root)
+    import_model(data(*KHRONOS), "khronos-sunglasses", root)
+    import_model(data(*THUG), "thug-life", root)
     cat = load_catalogue(root / "catalogue.toml")
-    image = cv2.imread(str(shared_file("faces", "astronaut.png")))
+    image = cv2.imread(str(data("faces", "astronaut.png")))
     with TryOnPipeline(configure("thug-life", catalogue=cat), PipelineOptions(running_mode="image")) as pipe:
         for frame_id in ("khronos-sunglasses", "thug-life"):
             model = configure(frame_id, catalogue=cat)
@@ -204,29 +216,31 @@ def test_bad_files_are_refused_and_nothing_is_written(
     assert not (root / "imported").exists() or not any((root / "imported").iterdir())
 
 
-def test_too_large_and_too_many_triangles_are_refused(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import_model(shared_file(*THUG), "thug-life", root)
+def test_too_large_and_too_many_triangles_are_refused(
+    data: Callable[..., Path], root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_model(data(*THUG), "thug-life", root)
     before = (root / "imported.toml").read_bytes()
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ModelImportError, match="the limit is"):
-        import_model(shared_file(*KHRONOS), "khronos", root)
+        import_model(data(*KHRONOS), "khronos", root)
     monkeypatch.setattr(importer, "MAX_FILE_BYTES", 50 * 1024 * 1024)
     monkeypatch.setattr(importer, "MAX_TRIANGLES", 5000)
     with pytest.raises(ModelImportError, match="more than 5,000 triangles"):
-        import_model(shared_file(*KHRONOS), "khronos", root)
+        import_model(data(*KHRONOS), "khronos", root)
     assert (root / "imported.toml").read_bytes() == before
     assert not (root / "imported" / "khronos").exists()
 
 
-def test_bad_ids_and_axes_are_refused(root: Path) -> None:
+def test_bad_ids_and_axes_are_refused(data: Callable[..., Path], root: Path) -> None:
     with pytest.raises(ModelImportError, match="--id 'Bad Id'"):
-        import_model(shared_file(*THUG), "Bad Id", root)
+        import_model(data(*THUG), "Bad Id", root)
     with pytest.raises(ModelImportError, match="must be different axes"):
-        import_model(shared_file(*THUG), "thug", root, front="+z", up="-z")
+        import_model(data(*THUG), "thug", root, front="+z", up="-z")
 
 
-def test_reapply_after_editing_the_calibration(root: Path) -> None:
-    first = import_model(shared_file(*THUG), "thug-life", root, price=25.0)
+def test_reapply_after_editing_the_calibration(data: Callable[..., Path], root: Path) -> None:
+    first = import_model(data(*THUG), "thug-life", root, price=25.0)
     cal_path = root / "imported" / "thug-life" / "calibration.toml"
     text = cal_path.read_text()
     assert "offset_mm = [0.0, 0.0, 0.0]" in text and "auto = true" in text
@@ -253,11 +267,13 @@ def test_reapply_after_editing_the_calibration(root: Path) -> None:
         reapply("nothing", root)
 
 
-def test_cli_import_and_reapply(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_import_and_reapply(
+    data: Callable[..., Path], root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tryon.cli import main
 
     catalogue = str(root / "catalogue.toml")
-    code = main(["frames", "import", str(shared_file(*THUG)), "--id", "thug-life", "--catalogue", catalogue])
+    code = main(["frames", "import", str(data(*THUG)), "--id", "thug-life", "--catalogue", catalogue])
     out = capsys.readouterr().out
     assert code == 0 and "imported thug-life" in out and "millimetres" in out
     assert main(["frames", "import", "--reapply", "thug-life", "--catalogue", catalogue]) == 0

@@ -1,1 +1,3 @@
-from tryon.cli import main; raise SystemExit(main())
+from tryon.cli import main
+
+raise SystemExit(main())

@@ -31,7 +31,9 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _add_frame_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--frame", metavar="ID", help="catalogue frame id (default: the first; see `tryon frames`)")
+    p.add_argument(
+        "--frame", metavar="ID", help="catalogue frame id (default: the first; see `tryon frames`)"
+    )
     p.add_argument("--size", metavar="LABEL", help="frame size, e.g. 50□20-145 (default: the frame's first)")
     p.add_argument("--colour", "--color", dest="colour", metavar="ID", help="frame colour id")
     p.add_argument("--lens", metavar="ID", help="lens option id (clear, grey, gradient-grey, ...)")
@@ -66,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fullscreen", action="store_true", help="fill the screen")
     p.add_argument("--no-mirror", action="store_true", help="do not flip the picture horizontally")
     p.add_argument("--headless", action="store_true", help="no window: process frames and report")
-    p.add_argument("--frames", type=int, default=0, metavar="K", help="stop after K frames (0: run until quit)")
+    p.add_argument(
+        "--frames", type=int, default=0, metavar="K", help="stop after K frames (0: run until quit)"
+    )
     p.add_argument("--sequential", action="store_true", help="do not overlap tracking and rendering")
     p.add_argument("--save-last", metavar="PNG", help="write the last composited frame to this file")
     _add_frame_options(p)
@@ -114,7 +118,7 @@ def _friendly(exc: BaseException) -> str | None:
     return None
 
 
-# -- render ---------------------------------------------------------------------------------------------------
+# -- render ------------------------------------------------------------------------------------
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -147,7 +151,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- video ----------------------------------------------------------------------------------------------------
+# -- video ------------------------------------------------------------------------------------
 
 
 def cmd_video(args: argparse.Namespace) -> int:
@@ -194,7 +198,7 @@ def cmd_video(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- mirror ---------------------------------------------------------------------------------------------------
+# -- mirror ------------------------------------------------------------------------------------
 
 
 class _Wardrobe:
@@ -280,7 +284,9 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                 cv2.setWindowProperty(window, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
         except cv2.error as exc:
             source.close()
-            return _fail(f"cannot open a window ({exc.msg.strip()}); use --headless on a machine without a display")
+            return _fail(
+                f"cannot open a window ({exc.msg.strip()}); use --headless on a machine without a display"
+            )
     mirror = not args.no_mirror
     last = None
     with_face = 0
@@ -318,7 +324,11 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                             wardrobe.step_frame(1 if key == ord("n") else -1)
                             pipeline.set_glasses(wardrobe.model())
                         elif key in (ord("c"), ord("l"), ord("s")):
-                            {ord("c"): wardrobe.step_colour, ord("l"): wardrobe.step_lens, ord("s"): wardrobe.step_size}[key]()
+                            {
+                                ord("c"): wardrobe.step_colour,
+                                ord("l"): wardrobe.step_lens,
+                                ord("s"): wardrobe.step_size,
+                            }[key]()
                             model = wardrobe.model()
                             if key == ord("s"):
                                 pipeline.set_glasses(model)
@@ -327,9 +337,14 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                         elif key == ord("m"):
                             live.mirror = not live.mirror
                         elif key == ord("f"):
-                            full = cv2.getWindowProperty(window, cv2.WND_PROP_FULLSCREEN) == cv2.WINDOW_FULLSCREEN
+                            full = (
+                                cv2.getWindowProperty(window, cv2.WND_PROP_FULLSCREEN)
+                                == cv2.WINDOW_FULLSCREEN
+                            )
                             cv2.setWindowProperty(
-                                window, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_NORMAL if full else cv2.WINDOW_FULLSCREEN
+                                window,
+                                cv2.WND_PROP_FULLSCREEN,
+                                cv2.WINDOW_NORMAL if full else cv2.WINDOW_FULLSCREEN,
                             )
                     if args.frames and live.frames_done >= args.frames:
                         break

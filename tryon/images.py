@@ -57,15 +57,24 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = MAX_PIXE
                 raise ImageDecodeError(f"{name} has no pixels ({width}x{height})")
             if width * height > max_pixels:
                 raise ImageDecodeError(
-                    f"{name} is {width}x{height} pixels, more than the {max_pixels:,} allowed; resize it first"
+                    f"{name} is {width}x{height} pixels, more than the {max_pixels:,} allowed; "
+                    "resize it first"
                 )
             img.load()
             img = ImageOps.exif_transpose(img)
     except ImageDecodeError:
         raise
     except UnidentifiedImageError as exc:
-        raise ImageDecodeError(f"{name} is not an image Pillow can read (JPEG, PNG, WebP, BMP, TIFF)") from exc
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageDecodeError(
+            f"{name} is not an image Pillow can read (JPEG, PNG, WebP, BMP, TIFF)"
+        ) from exc
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise ImageDecodeError(f"{name} is damaged or truncated: {exc}") from exc
     return _to_bgr(img)
 

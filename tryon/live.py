@@ -96,11 +96,17 @@ class LiveTryOn:
         if image is not frame.image:
             frame = Frame(image, frame.timestamp_ms, frame.index)
         t0 = time.perf_counter()
-        faces, ts = self.pipeline.track(frame.image, None if getattr(self.source, "live", False) else frame.timestamp_ms)
+        faces, ts = self.pipeline.track(
+            frame.image, None if getattr(self.source, "live", False) else frame.timestamp_ms
+        )
         t1 = time.perf_counter()
         poses = self.pipeline.poses(faces, ts)
         t2 = time.perf_counter()
-        timings = {"capture": (t0 - available) * 1000.0, "track": (t1 - t0) * 1000.0, "pose": (t2 - t1) * 1000.0}
+        timings = {
+            "capture": (t0 - available) * 1000.0,
+            "track": (t1 - t0) * 1000.0,
+            "pose": (t2 - t1) * 1000.0,
+        }
         return _Tracked(frame, available, faces, poses, timings)
 
     def _tracking_loop(self) -> None:

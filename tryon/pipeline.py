@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from tryon import landmarks as lm
 from tryon.canonical import head_occluder, load_canonical_face
 from tryon.compose import composite
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
@@ -22,7 +23,6 @@ from tryon.lighting import Lighting, estimate_lighting
 from tryon.placement import FacePlacement, eye_fit
 from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
 from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project
-from tryon import landmarks as LM
 from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,9 @@ class TryOnPipeline:
 
     # -- per frame ---------------------------------------------------------------------------------------
 
-    def track(self, frame_bgr: np.ndarray, timestamp_ms: float | None = None) -> tuple[list[FaceObservation], float]:
+    def track(
+        self, frame_bgr: np.ndarray, timestamp_ms: float | None = None
+    ) -> tuple[list[FaceObservation], float]:
         """Stage 1: face tracking. Returns the observations and the timestamp used (ms)."""
         if timestamp_ms is None:
             timestamp_ms = max(time.monotonic() * 1000.0, self._last_ts + 1.0)
@@ -205,7 +207,7 @@ class TryOnPipeline:
         for face, (smoother, fit_filter) in zip(faces, self._smoothers, strict=True):
             m = smoother(face.transform, timestamp_ms) if smooth else face.transform
             k = self.camera_matrix(*face.image_size)
-            irises = face.landmarks_px[[LM.RIGHT_IRIS_CENTER, LM.LEFT_IRIS_CENTER]]
+            irises = face.landmarks_px[[lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER]]
             offset, pd = eye_fit(irises, face.transform, k, self._lens_plane_z_cm)
             fit = np.array([*offset[:2], pd])
             if self.options.running_mode == "video":

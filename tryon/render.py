@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -49,12 +50,18 @@ TILE_QUANTUM = 32
 TILE_PADDING = 4
 EGL_PACKAGES = "libegl1 libgl1 libegl-mesa0"
 
+# PyOpenGL reads its platform once, when first imported: pick it now, before anything imports pyrender.
+if "OpenGL" not in sys.modules and os.environ.get("TRYON_RENDER_BACKEND", "egl") in ("egl", "osmesa"):
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ.get("TRYON_RENDER_BACKEND", "egl"))
+
 
 class RenderError(RuntimeError):
     """The renderer could not start or draw; the message says what to install or change."""
 
 
-def default_intrinsics(width: int, height: int, vertical_fov_deg: float = MEDIAPIPE_VERTICAL_FOV_DEG) -> np.ndarray:
+def default_intrinsics(
+    width: int, height: int, vertical_fov_deg: float = MEDIAPIPE_VERTICAL_FOV_DEG
+) -> np.ndarray:
     """``(3, 3) float64`` pinhole intrinsics matching MediaPipe's facial transformation matrix."""
     f = (height / 2.0) / np.tan(np.radians(vertical_fov_deg) / 2.0)
     return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
@@ -91,8 +98,6 @@ class Overlay:
 def _select_platform(backend: Backend) -> None:
     wanted = {"egl": "egl", "osmesa": "osmesa", "window": None}[backend]
     current = os.environ.get("PYOPENGL_PLATFORM")
-    import sys
-
     if "OpenGL" in sys.modules:
         if (current or None) != wanted:
             raise RenderError(
@@ -117,7 +122,9 @@ def _make_tile_renderer_class() -> type:
     def blend_premultiplied(src: int, dst: int) -> None:
         # Keep alpha as coverage (src*1 + dst*(1-a)) so the read-back tile is premultiplied.
         if src == GL.GL_SRC_ALPHA and dst == GL.GL_ONE_MINUS_SRC_ALPHA:
-            GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+            GL.glBlendFuncSeparate(
+                GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA
+            )
         else:
             original_blend(src, dst)
 
@@ -156,7 +163,9 @@ def _make_tile_renderer_class() -> type:
             width, height = self._main_fb_dims
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-            GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+            GL.glBlitFramebuffer(
+                0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
+            )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
             buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
             rgba = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 4)[::-1]
@@ -255,7 +264,9 @@ def gl_worker(backend: Backend | None = None) -> GLWorker:
         if _WORKERS:
             (existing,) = _WORKERS.values()
             if existing.backend != backend:
-                raise RenderError(f"this process renders with {existing.backend!r}; cannot also use {backend!r}")
+                raise RenderError(
+                    f"this process renders with {existing.backend!r}; cannot also use {backend!r}"
+                )
             return existing
         worker = GLWorker(backend)
         _WORKERS[backend] = worker
@@ -403,7 +414,9 @@ class GlassesRenderer:
     def set_glasses(self, model: GlassesModel) -> None:
         """Switch to another glasses model (uploads its meshes on the next render)."""
         lo, hi = model.bounds * 0.1
-        corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        corners = np.array(
+            [[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+        )
         self.worker.call(lambda: self._install_model(model))
         self._bounds_cm = corners
         self._model = model
@@ -421,7 +434,9 @@ class GlassesRenderer:
         if self._model is not None:
             self._model = self._model.with_materials(frame, lens)
 
-    def tile_for(self, model_matrix: np.ndarray, camera_matrix: np.ndarray, image_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    def tile_for(
+        self, model_matrix: np.ndarray, camera_matrix: np.ndarray, image_size: tuple[int, int]
+    ) -> tuple[int, int, int, int] | None:
         """The tile ``(x, y, w, h)`` covering the glasses at ``model_matrix`` (frame cm -> camera cm).
 
         None when the glasses are entirely outside the image or behind the camera.
@@ -519,10 +534,9 @@ def studio_render(
 
     Returns (H, W, 3) uint8 RGB on ``background``.
     """
-    import pyrender
-
     width, height = size
-    worker = gl_worker()
+    worker = gl_worker()  # first: it picks the OpenGL platform before pyrender imports OpenGL
+    import pyrender
 
     def draw() -> np.ndarray:
         scene = pyrender.Scene(bg_color=np.zeros(4), ambient_light=np.full(3, 0.35))
@@ -532,7 +546,9 @@ def studio_render(
             if part.role == "lens":
                 prim = _primitive(part.mesh, lens_mat, scale=1.0, uv_from_height=True)
             else:
-                prim = _primitive(part.mesh, _frame_pbr(part.material) if part.material else frame_mat, scale=1.0)
+                prim = _primitive(
+                    part.mesh, _frame_pbr(part.material) if part.material else frame_mat, scale=1.0
+                )
             scene.add(pyrender.Mesh([prim]))
         lo, hi = model.bounds
         centre = (lo + hi) / 2
@@ -542,10 +558,18 @@ def studio_render(
         yfov = np.radians(30.0)
         distance = radius / np.sin(yfov / 2) * 1.05
         eye = centre + direction * distance
-        camera = pyrender.PerspectiveCamera(yfov=yfov, aspectRatio=width / height, znear=distance / 10, zfar=distance * 10)
+        camera = pyrender.PerspectiveCamera(
+            yfov=yfov, aspectRatio=width / height, znear=distance / 10, zfar=distance * 10
+        )
         scene.add(camera, pose=_look_at(eye, centre, np.array([0.0, 1.0, 0.0])))
-        scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.5), pose=_look_at(eye + [0, radius, 0], centre, np.array([0.0, 1.0, 0.0])))
-        scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=1.5), pose=_look_at(centre + [radius, radius, -radius], centre, np.array([0.0, 1.0, 0.0])))
+        scene.add(
+            pyrender.DirectionalLight(color=np.ones(3), intensity=3.5),
+            pose=_look_at(eye + [0, radius, 0], centre, np.array([0.0, 1.0, 0.0])),
+        )
+        scene.add(
+            pyrender.DirectionalLight(color=np.ones(3), intensity=1.5),
+            pose=_look_at(centre + [radius, radius, -radius], centre, np.array([0.0, 1.0, 0.0])),
+        )
         rgba = worker.render(scene, width, height)
         # Free this scene's GL buffers now (the renderer keeps them until it sees another scene).
         worker.offscreen._renderer._update_context(pyrender.Scene(), 0)

@@ -256,7 +256,9 @@ class CameraSource(_LatestFrameGrabber):
                 continue
             # The camera went away (unplugged, taken by another program): report and retry.
             if self.status != "reconnecting":
-                log.warning("camera %d stopped sending frames; retrying every %.1f s", self.index, self.retry_seconds)
+                log.warning(
+                    "camera %d stopped sending frames; retrying every %.1f s", self.index, self.retry_seconds
+                )
             self.status = "reconnecting"
             self._cap.release()
             while self._running:
