@@ -159,13 +159,77 @@ def _make_tile_renderer_class() -> type:
             else:
                 super()._bind_and_draw_primitive(primitive, pose, program, flags)
 
-        def _read_main_framebuffer(self, scene: Any, flags: int) -> tuple[np.ndarray, None]:
-            width, height = self._main_fb_dims
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
+        # Framebuffers: grow-only, so tiles of changing size never reallocate them; the tile is
+        # drawn into the bottom-left corner (viewport + scissor) and only that corner is read back.
+        msaa_samples = 4
+
+        def _configure_main_framebuffer(self) -> None:
+            width, height = self.viewport_width, self.viewport_height
+            cap_w, cap_h = self._main_fb_dims
+            if self._main_fb is not None and cap_w >= width and cap_h >= height:
+                return
+            cap_w = -(-max(width, cap_w or 0) // 64) * 64
+            cap_h = -(-max(height, cap_h or 0) // 64) * 64
+            self._delete_main_framebuffer()
+            self._main_cb, self._main_db = GL.glGenRenderbuffers(2)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_cb)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA, cap_w, cap_h)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_db)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, cap_w, cap_h)
+            self._main_fb = GL.glGenFramebuffers(1)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-            GL.glBlitFramebuffer(
-                0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
+            GL.glFramebufferRenderbuffer(
+                GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._main_cb
             )
+            GL.glFramebufferRenderbuffer(
+                GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._main_db
+            )
+            if self.msaa_samples > 1:
+                self._main_cb_ms, self._main_db_ms = GL.glGenRenderbuffers(2)
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_cb_ms)
+                GL.glRenderbufferStorageMultisample(
+                    GL.GL_RENDERBUFFER, self.msaa_samples, GL.GL_RGBA, cap_w, cap_h
+                )
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_db_ms)
+                GL.glRenderbufferStorageMultisample(
+                    GL.GL_RENDERBUFFER, self.msaa_samples, GL.GL_DEPTH_COMPONENT24, cap_w, cap_h
+                )
+                self._main_fb_ms = GL.glGenFramebuffers(1)
+                GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb_ms)
+                GL.glFramebufferRenderbuffer(
+                    GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._main_cb_ms
+                )
+                GL.glFramebufferRenderbuffer(
+                    GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._main_db_ms
+                )
+            else:
+                self._main_fb_ms = self._main_fb
+            self._main_fb_dims = (cap_w, cap_h)
+
+        def _delete_main_framebuffer(self) -> None:
+            if self._main_fb_ms is not None and self._main_fb_ms == self._main_fb:
+                self._main_fb_ms = None  # single-sampled: one framebuffer serves both roles
+                GL.glDeleteFramebuffers(1, [self._main_fb])
+                GL.glDeleteRenderbuffers(2, [self._main_cb, self._main_db])
+                self._main_fb = self._main_cb = self._main_db = None
+                self._main_fb_dims = (None, None)
+                return
+            super()._delete_main_framebuffer()
+
+        def _configure_forward_pass_viewport(self, flags: int) -> None:
+            super()._configure_forward_pass_viewport(flags)
+            GL.glEnable(GL.GL_SCISSOR_TEST)  # clears touch the tile only, not the whole buffer
+            GL.glScissor(0, 0, self.viewport_width, self.viewport_height)
+
+        def _read_main_framebuffer(self, scene: Any, flags: int) -> tuple[np.ndarray, None]:
+            width, height = self.viewport_width, self.viewport_height
+            GL.glDisable(GL.GL_SCISSOR_TEST)
+            if self._main_fb_ms != self._main_fb:
+                GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
+                GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+                GL.glBlitFramebuffer(
+                    0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
+                )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
             buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
             rgba = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 4)[::-1]
@@ -182,9 +246,10 @@ class GLWorker:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._ready: Future = Future()
         self._thread = threading.Thread(target=self._run, name="tryon-gl", daemon=True)
+        self.gl_renderer = ""
+        self.gl_version = ""
         self._thread.start()
         self._ready.result()  # re-raises a start-up failure here, in the caller's thread
-        self.gl_renderer: str = ""
 
     def _run(self) -> None:
         try:
@@ -194,6 +259,8 @@ class GLWorker:
 
             self.offscreen = pyrender.OffscreenRenderer(64, 64)
             self.offscreen._renderer = _make_tile_renderer_class()(64, 64)
+            # Anti-aliasing samples for the whole process (4 like pyrender; 0 or 1 turns it off).
+            self.offscreen._renderer.msaa_samples = int(os.environ.get("TRYON_MSAA_SAMPLES", "4"))
             self.offscreen._platform.make_current()
             self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
             self.gl_version = (GL.glGetString(GL.GL_VERSION) or b"").decode(errors="replace")
