@@ -32,7 +32,7 @@ class LiveResult:
 
     image : (H, W, 3) uint8 BGR, composited
     frame : the source frame it was made from (its image is the same array, now composited)
-    faces : dressed faces
+    faces : dressed faces (in a mirrored picture the anchors' left/right are still the wearer's)
     latency_ms : from the frame being available to the composite being ready
     timings_ms : per stage
     """
@@ -51,6 +51,7 @@ class _Tracked:
     faces: list[FaceObservation]
     poses: list[HeadPose]
     timings: dict[str, float]
+    mirrored: bool
 
 
 class LiveTryOn:
@@ -92,7 +93,8 @@ class LiveTryOn:
         if frame is None:
             return None
         available = time.perf_counter()
-        image = cv2.flip(frame.image, 1) if self.mirror else frame.image
+        mirrored = self.mirror
+        image = cv2.flip(frame.image, 1) if mirrored else frame.image
         if image is not frame.image:
             frame = Frame(image, frame.timestamp_ms, frame.index)
         t0 = time.perf_counter()
@@ -107,7 +109,7 @@ class LiveTryOn:
             "track": (t1 - t0) * 1000.0,
             "pose": (t2 - t1) * 1000.0,
         }
-        return _Tracked(frame, available, faces, poses, timings)
+        return _Tracked(frame, available, faces, poses, timings, mirrored)
 
     def _tracking_loop(self) -> None:
         try:
@@ -180,7 +182,7 @@ class LiveTryOn:
                 composite(image, overlay)
             t2 = time.perf_counter()
             faces = [
-                FaceResult(f.bbox, p, self.pipeline.anchors_px(p, k), f)
+                FaceResult(f.bbox, p, self._wearer_sides(self.pipeline.anchors_px(p, k), tracked.mirrored), f)
                 for f, p in zip(tracked.faces, tracked.poses, strict=True)
             ]
             timings.update(render=(t1 - t0) * 1000.0, composite=(t2 - t1) * 1000.0)
@@ -192,6 +194,20 @@ class LiveTryOn:
         self._latencies.append(latency)
         self.frames_done += 1
         return LiveResult(image, tracked.frame, faces, latency, timings)
+
+    @staticmethod
+    def _wearer_sides(
+        anchors: dict[str, tuple[float, float]], mirrored: bool
+    ) -> dict[str, tuple[float, float]]:
+        """In a mirrored picture the tracker's "left" is the wearer's right: swap the labels back."""
+        if not mirrored:
+            return anchors
+        out = dict(anchors)
+        out["lens_center_left"], out["lens_center_right"] = (
+            anchors["lens_center_right"],
+            anchors["lens_center_left"],
+        )
+        return out
 
     @property
     def fps(self) -> float:
