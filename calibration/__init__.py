@@ -11,10 +11,3 @@
 
 See ``docs/measurement.md`` for the method and its measured accuracy.
 """
-
-from __future__ import annotations
-
-from pathlib import Path
-
-#: Folder of this package, where named camera profiles (``<name>.json``) can be kept.
-PACKAGE_DIR = Path(__file__).resolve().parent

@@ -113,15 +113,24 @@ def capture_views(
     return views
 
 
-def preview_window(pattern: tuple[int, int], wanted: int) -> Callable[[np.ndarray, np.ndarray | None, int], bool]:
+def preview_window(
+    pattern: tuple[int, int], wanted: int
+) -> Callable[[np.ndarray, np.ndarray | None, int], bool]:
     """An ``on_frame`` callback showing the camera with the detected corners; Esc or q stops."""
 
     def show(frame: np.ndarray, corners: np.ndarray | None, n: int) -> bool:
         canvas = frame.copy()
         if corners is not None:
             cv2.drawChessboardCorners(canvas, pattern, corners, True)
-        cv2.putText(canvas, f"views {n}/{wanted} - move and tilt the board (Esc: stop)", (10, 25),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 0), 2)
+        cv2.putText(
+            canvas,
+            f"views {n}/{wanted} - move and tilt the board (Esc: stop)",
+            (10, 25),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6,
+            (0, 255, 0),
+            2,
+        )
         cv2.imshow("tryon calibrate", canvas)
         return (cv2.waitKey(1) & 0xFF) not in (27, ord("q"))
 

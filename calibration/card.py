@@ -115,7 +115,9 @@ def _refine_corners(contour: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
         sel = pts[(along > 0.15 * length) & (along < 0.85 * length) & (across < max(3.0, 0.04 * length))]
         if len(sel) < 5:
             return None
-        lines.append(cv2.fitLine(sel.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel().astype(np.float64))
+        lines.append(
+            cv2.fitLine(sel.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel().astype(np.float64)
+        )
     corners = []
     for i in range(4):
         p = _line_intersection(lines[(i - 1) % 4], lines[i])
@@ -154,7 +156,9 @@ def _refine_on_edges(gray: np.ndarray, quad: np.ndarray, half_window: float = 5.
         ts = np.linspace(0.15, 0.85, max(8, int(length / 2)))
         base = a[None, :] + ts[:, None] * (b - a)[None, :]
         samples = base[:, None, :] + offsets[None, :, None] * n[None, None, :]  # (m, k, 2) as x, y
-        prof = map_coordinates(img, [samples[..., 1].ravel(), samples[..., 0].ravel()], order=1, mode="nearest")
+        prof = map_coordinates(
+            img, [samples[..., 1].ravel(), samples[..., 0].ravel()], order=1, mode="nearest"
+        )
         prof = prof.reshape(len(ts), len(offsets))
         edge_n = max(3, int(1.0 / step))
         inside = np.median(prof[:, :edge_n], axis=1)
@@ -252,7 +256,11 @@ def detect_card(
         if refined is None:
             continue
         score = abs(aspect / CARD_ASPECT - 1.0)
-        if best is None or score < best[0] - 1e-3 or (abs(score - best[0]) <= 1e-3 and long_side > _long(best[1])):
+        if (
+            best is None
+            or score < best[0] - 1e-3
+            or (abs(score - best[0]) <= 1e-3 and long_side > _long(best[1]))
+        ):
             best = (score, refined, contour)
     if best is None:
         return None

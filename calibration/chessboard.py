@@ -109,9 +109,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"image must be gray (H, W) or colour (H, W, 3|4), got shape {image.shape}")
 
 
-def find_board(
-    image: np.ndarray, pattern: tuple[int, int], *, fast: bool = False
-) -> np.ndarray | None:
+def find_board(image: np.ndarray, pattern: tuple[int, int], *, fast: bool = False) -> np.ndarray | None:
     """The board's inner corners in one image, or None when the whole board is not found.
 
     image : (H, W) or (H, W, 3) uint8
@@ -240,7 +238,8 @@ def diagnose(
             )
         return _wrong_size_message((gc, gr), pattern)
     return (
-        f"a chessboard is visible but not as a complete {cols}x{rows} pattern (roughly {hc}x{hr} found): check "
+        f"a chessboard is visible but not as a complete {cols}x{rows} pattern (roughly {hc}x{hr} found): "
+        "check "
         "--pattern (inner corners), that nothing covers the board and that it is flat"
     )
 
@@ -269,7 +268,9 @@ def detect_views(
         if size is None:
             size = (w, h)
         elif (w, h) != size:
-            rejected.append(RejectedView(name, f"size {w}x{h} differs from the first image's {size[0]}x{size[1]}"))
+            rejected.append(
+                RejectedView(name, f"size {w}x{h} differs from the first image's {size[0]}x{size[1]}")
+            )
             continue
         corners = find_board(image, pattern)
         if corners is None:
@@ -282,11 +283,14 @@ def detect_views(
             continue
         width = edge_width_px(image, pattern, corners)
         if width > max_edge_width_px:
-            rejected.append(RejectedView(
-                name,
-                f"the board is blurred (edges {width:.1f} px wide, at most {max_edge_width_px:.1f} accepted): "
-                "hold it still and in focus",
-            ))
+            rejected.append(
+                RejectedView(
+                    name,
+                    f"the board is blurred (edges {width:.1f} px wide, at most {max_edge_width_px:.1f} "
+                    "accepted): "
+                    "hold it still and in focus",
+                )
+            )
             continue
         views.append(BoardView(name, corners, (w, h), width))
         log.debug("%s: board found, edge width %.2f px", name, width)
@@ -361,9 +365,11 @@ def calibrate_views(
         if wrong and len(wrong) * 2 >= len(rejected):  # most views show a board of another size
             headline = wrong[0][0].upper() + wrong[0][1:] + ".\n"
         raise CalibrationError(
-            f"{headline}Only {len(views)} usable view(s) of the {pattern[0]}x{pattern[1]} chessboard; at least "
+            f"{headline}Only {len(views)} usable view(s) of the {pattern[0]}x{pattern[1]} chessboard; at "
+            "least "
             f"{min_views} are needed (15-20 is better): take more photos of the whole board at different "
-            "positions and tilts, covering the corners of the picture" + (f"\nRejected:{reasons}" if reasons else "")
+            "positions and tilts, covering the corners of the picture"
+            + (f"\nRejected:{reasons}" if reasons else "")
         )
     size = views[0].image_size
     obj = object_points(pattern, square_mm)
@@ -375,8 +381,12 @@ def calibrate_views(
         proj, _ = cv2.projectPoints(obj, r, t, k, dist)
         per_view.append(float(np.sqrt(np.mean(np.sum((proj - v.corners) ** 2, axis=2)))))
     if rms > GOOD_RMS_PX:
-        log.warning("RMS reprojection error %.2f px is high (> %.1f): check the board is flat and the "
-                    "--square-mm value", rms, GOOD_RMS_PX)
+        log.warning(
+            "RMS reprojection error %.2f px is high (> %.1f): check the board is flat and the "
+            "--square-mm value",
+            rms,
+            GOOD_RMS_PX,
+        )
     profile = CameraProfile(
         name=name,
         camera_matrix=k,

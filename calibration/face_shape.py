@@ -1,7 +1,9 @@
 """Face shape from the landmarks, and the frame shapes that usually suit it (a suggestion, never a filter).
 
-Four proportions are measured in the face's own frame (landmarks rotated by the inverse head pose,
-so a turned head does not change them; MediaPipe's landmark z gives the depth):
+Four proportions are measured in the face's own frame: each landmark is un-projected along its
+viewing ray to the depth the canonical face has there under the solved head pose (so neither the
+perspective of a close camera nor a turned head changes the proportions), then rotated into the
+face's axes:
 
 * length / cheekbone width: forehead top (10) to chin (152) over the face width at the cheekbones
   (234-454, the widest line of the face);
@@ -10,12 +12,17 @@ so a turned head does not change them; MediaPipe's landmark z gives the depth):
 * chin taper: 150-379 (the chin's sides) over the jaw width: low for a pointed chin, high for a
   broad, square one.
 
-Each proportion is divided by its value on MediaPipe's canonical face, an average adult face that
-counts as oval (the balanced reference of the face-shape charts), so 1.0 means "average". The shape
-is the nearest of seven prototypes written in those units from the usual definitions (e.g. round:
-about as long as wide with a soft jaw; square: short with a wide, angular jaw; heart: wide forehead,
-narrow jaw, pointed chin). Scores are a softmax over the distances. Face-shape charts are a stylist's
-tool, not anatomy; the estimate is reported with its scores and only ever ranks suggestions.
+Each proportion is compared with a reference face, in units of the spread between people
+(:data:`REFERENCE_RATIOS`, :data:`REFERENCE_SD`): the mean and standard deviation over the 14 different
+people in the shared test photos and videos as tracked by MediaPipe (MediaPipe places the forehead and
+chin landmarks of real faces so that their length ratio is about 11% below its own canonical mesh's,
+which therefore cannot serve as the reference). The shape is the nearest of seven prototypes written
+in those units from the usual definitions (oval: the balanced average; round: short with a soft jaw;
+square: short with a wide, angular jaw and forehead; rectangle: long with straight sides; heart: wide
+forehead, narrow jaw, pointed chin; diamond: narrow forehead and jaw under wide cheekbones;
+triangle: jaw wider than the forehead). Scores are a softmax over the distances. Face-shape charts
+are a stylist's tool, not anatomy, and 14 faces are a small reference: the estimate is reported
+with its scores and only ever orders suggestions.
 
 Suggested frame shapes follow the common optician guidance (e.g. The Vision Council's "Frames for
 your face shape", the American Academy of Ophthalmology's frame guide): contrast the face's
@@ -41,22 +48,25 @@ FOREHEAD_SIDES = (54, 284)
 JAW_ANGLES = (172, 397)
 CHIN_SIDES = (150, 379)
 
-#: The canonical face's proportions (from the 468-vertex canonical mesh): length/cheek, forehead/cheek,
+#: The canonical face's proportions (468-vertex canonical mesh): length/cheek, forehead/cheek,
 #: jaw/cheek, chin/jaw.
 CANONICAL_RATIOS = np.array([1.15248, 0.81932, 0.77512, 0.68500])
+#: Reference (average) proportions and their spread between people: mean and SD over 14 people (the
+#: frontal frames of the shared photos and videos, tracked by MediaPipe, measured as here), as
+#: multiples of the canonical ratios: mean (0.890, 0.940, 1.034, 0.992), SD (0.063, 0.032, 0.052, 0.042).
+REFERENCE_RATIOS = CANONICAL_RATIOS * np.array([0.890, 0.940, 1.034, 0.992])
+REFERENCE_SD = CANONICAL_RATIOS * np.array([0.063, 0.032, 0.052, 0.042])
 
-#: Prototypes in units of the canonical face's proportions: (length, forehead, jaw, chin taper).
+#: Prototypes in standard deviations from the reference: (length, forehead, jaw, chin taper).
 PROTOTYPES: dict[str, tuple[float, float, float, float]] = {
-    "oval": (1.00, 1.00, 1.00, 1.00),
-    "round": (0.90, 1.00, 1.00, 1.06),
-    "square": (0.90, 1.04, 1.10, 1.03),
-    "rectangle": (1.10, 1.03, 1.07, 1.00),
-    "heart": (1.00, 1.07, 0.92, 0.92),
-    "diamond": (1.02, 0.92, 0.93, 0.95),
-    "triangle": (0.98, 0.92, 1.08, 1.04),
+    "oval": (0.0, 0.0, 0.0, 0.0),
+    "round": (-1.5, 0.0, 0.0, 1.0),
+    "square": (-1.5, 1.0, 1.5, 1.0),
+    "rectangle": (1.5, 0.5, 1.0, 0.0),
+    "heart": (0.0, 1.5, -1.5, -1.5),
+    "diamond": (0.5, -1.5, -1.5, -0.5),
+    "triangle": (0.0, -1.5, 1.5, 0.5),
 }
-#: Spread used to turn distances into scores (in the same units).
-SCORE_SCALE = 0.04
 
 #: Frame shapes (catalogue shapes) that suit each face shape, best first, and those to avoid.
 SUITS: dict[str, tuple[str, ...]] = {
@@ -79,12 +89,23 @@ AVOID: dict[str, tuple[str, ...]] = {
 }
 
 _NAMES_IT = {
-    "oval": "ovale", "round": "tondo", "square": "quadrato", "rectangle": "rettangolare (allungato)",
-    "heart": "a cuore", "diamond": "a diamante", "triangle": "triangolare (a pera)",
+    "oval": "ovale",
+    "round": "tondo",
+    "square": "quadrato",
+    "rectangle": "rettangolare (allungato)",
+    "heart": "a cuore",
+    "diamond": "a diamante",
+    "triangle": "triangolare (a pera)",
 }
 _FRAME_IT = {
-    "round": "tonde", "oval": "ovali", "rectangle": "rettangolari", "square": "squadrate",
-    "aviator": "a goccia (aviator)", "cat-eye": "cat-eye", "browline": "browline", "wayfarer": "wayfarer",
+    "round": "tonde",
+    "oval": "ovali",
+    "rectangle": "rettangolari",
+    "square": "squadrate",
+    "aviator": "a goccia (aviator)",
+    "cat-eye": "cat-eye",
+    "browline": "browline",
+    "wayfarer": "wayfarer",
 }
 _WHY_EN = {
     "oval": "balanced proportions suit most frames; keep them about as wide as the face",
@@ -107,33 +128,31 @@ _WHY_IT = {
 
 
 def face_frame_points(
-    observation: object, matrix: np.ndarray | None = None, camera_matrix: np.ndarray | None = None
+    observation: object,
+    matrix: np.ndarray,
+    camera_matrix: np.ndarray,
+    canonical_cm: np.ndarray,
+    dist_coeffs: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Landmarks in the face's own axes (canonical: x to the person's left, y up, z out), pixel units.
+    """The 468 mesh landmarks in the face's own axes (canonical: x to the person's left, y up, z out), cm.
 
-    MediaPipe's landmark z is the depth relative to the face centre in units of the image width
-    (``z W`` pixels ~ ``dZ f / Z``). Each point is un-projected with that depth,
-    ``X = (u - cx)(1 + z W / f)`` (likewise Y), which removes the perspective that makes the deeper
-    face sides look narrower from close up, then rotated by the inverse head pose.
-    observation : a FaceObservation; matrix : (4, 4) head pose (default: the observation's transform);
-    camera_matrix : intrinsics (default: MediaPipe's 63° camera)
-    Returns (478, 3) float64.
+    Each landmark is placed on its viewing ray at the depth the canonical face has there under the
+    head pose ``matrix`` (canonical face cm -> OpenGL camera cm), then rotated into the face's axes.
+    observation : a FaceObservation; camera_matrix, dist_coeffs : intrinsics of its image size;
+    canonical_cm : (468+, 3) canonical vertices. Returns (468, 3) float64.
     """
-    from calibration.profile import CameraProfile
+    from calibration.iris import rays
 
-    w, h = observation.image_size  # type: ignore[attr-defined]
-    k = CameraProfile.default(w, h).camera_matrix if camera_matrix is None else np.asarray(camera_matrix)
-    lmk = np.asarray(observation.landmarks, dtype=np.float64)  # type: ignore[attr-defined]
-    depth = lmk[:, 2] * w
-    grow = 1.0 + depth / k[0, 0]
-    pts = np.column_stack([(lmk[:, 0] * w - k[0, 2]) * grow, (lmk[:, 1] * h - k[1, 2]) * grow, depth])
-    m = observation.transform if matrix is None else matrix  # type: ignore[attr-defined]
-    r_cv, _ = to_opencv(m)
+    r_cv, t_cv = to_opencv(matrix)
+    depth = (np.asarray(canonical_cm, dtype=np.float64)[:468] @ r_cv.T + t_cv)[:, 2]
+    ray = rays(np.asarray(observation.landmarks_px)[:468], camera_matrix, dist_coeffs)  # type: ignore[attr-defined]
+    pts = ray * (depth / ray[:, 2])[:, None]
     return (pts - pts.mean(axis=0)) @ r_cv
 
 
 def proportions(points: np.ndarray) -> np.ndarray:
-    """(4,) length/cheek, forehead/cheek, jaw/cheek, chin/jaw from face-frame points (478, 3)."""
+    """(4,) length/cheek, forehead/cheek, jaw/cheek, chin/jaw from face-frame points (468+, 3)."""
+
     def width(pair: tuple[int, int]) -> float:
         return float(abs(points[pair[1], 0] - points[pair[0], 0]))
 
@@ -149,13 +168,15 @@ def proportions(points: np.ndarray) -> np.ndarray:
 class FaceShapeEstimate:
     """The estimated face shape.
 
-    ratios : (4,) proportions relative to the canonical (average) face
+    ratios : (4,) proportions (length/cheek, forehead/cheek, jaw/cheek, chin/jaw)
+    z : (4,) the same in standard deviations from the reference face
     scores : shape -> score (sums to 1)
     """
 
     shape: str
     scores: dict[str, float]
     ratios: np.ndarray
+    z: np.ndarray
     suits: tuple[str, ...] = field(default=())
     avoid: tuple[str, ...] = field(default=())
 
@@ -170,7 +191,10 @@ class FaceShapeEstimate:
     @property
     def text_en(self) -> str:
         frames = ", ".join(self.suits)
-        return f"Face shape: {self.shape} (a suggestion: {_WHY_EN[self.shape]}). Frames that often suit it: {frames}."
+        return (
+            f"Face shape: {self.shape} (a suggestion: {_WHY_EN[self.shape]}). Frames that often suit it: "
+            f"{frames}."
+        )
 
     @property
     def text_it(self) -> str:
@@ -194,6 +218,7 @@ class FaceShapeEstimate:
                 "jaw_to_cheekbones": round(float(self.ratios[2]), 3),
                 "chin_taper": round(float(self.ratios[3]), 3),
             },
+            "z": [round(float(v), 2) for v in self.z],
             "suits": list(self.suits),
             "avoid": list(self.avoid),
             "text_en": self.text_en,
@@ -201,35 +226,40 @@ class FaceShapeEstimate:
         }
 
 
-def classify(relative: np.ndarray) -> FaceShapeEstimate:
-    """Shape from (4,) proportions relative to the canonical face (1.0 = average)."""
-    rel = np.asarray(relative, dtype=np.float64)
-    if rel.shape != (4,) or not np.all(np.isfinite(rel)):
-        raise ValueError(f"relative proportions must be 4 finite numbers, got {relative!r}")
-    d2 = {name: float(np.sum((rel - np.array(p)) ** 2)) for name, p in PROTOTYPES.items()}
+def classify(ratios: np.ndarray) -> FaceShapeEstimate:
+    """Shape from (4,) proportions (see :func:`proportions`)."""
+    rat = np.asarray(ratios, dtype=np.float64)
+    if rat.shape != (4,) or not np.all(np.isfinite(rat)):
+        raise ValueError(f"proportions must be 4 finite numbers, got {ratios!r}")
+    z = (rat - REFERENCE_RATIOS) / REFERENCE_SD
+    d2 = {name: float(np.sum((z - np.array(p)) ** 2)) for name, p in PROTOTYPES.items()}
     best = min(d2, key=d2.__getitem__)
-    logits = {k: -v / (2 * SCORE_SCALE**2) for k, v in d2.items()}
-    top = max(logits.values())
-    exp = {k: math.exp(v - top) for k, v in logits.items()}
-    total = sum(exp.values())
-    scores = {k: exp[k] / total for k in SHAPES}
-    return FaceShapeEstimate(best, scores, rel, SUITS[best], AVOID[best])
+    top = min(d2.values())
+    weights = {k: math.exp(-(v - top) / 2.0) for k, v in d2.items()}
+    total = sum(weights.values())
+    scores = {k: weights[k] / total for k in SHAPES}
+    return FaceShapeEstimate(best, scores, rat, z, SUITS[best], AVOID[best])
 
 
 def estimate_face_shape(
     observations: list[object],
-    matrices: list[np.ndarray] | None = None,
-    camera_matrix: np.ndarray | None = None,
+    matrices: list[np.ndarray],
+    camera_matrix: np.ndarray,
+    canonical_cm: np.ndarray,
+    dist_coeffs: np.ndarray | None = None,
 ) -> FaceShapeEstimate:
     """Face shape from one or more observations (median proportions over frames).
 
-    matrices : head poses per observation (default: each observation's transform)
-    camera_matrix : intrinsics of the observations' image size (default: MediaPipe's 63° camera)
+    matrices : the head pose of each observation (:func:`calibration.pose.solve_pose`)
+    camera_matrix, dist_coeffs : intrinsics of the observations' image size
+    canonical_cm : (468+, 3) canonical vertices
     """
     if not observations:
         raise ValueError("need at least one observation")
-    mats = matrices if matrices is not None else [None] * len(observations)
-    props = np.array([
-        proportions(face_frame_points(o, m, camera_matrix)) for o, m in zip(observations, mats, strict=True)
-    ])
-    return classify(np.median(props, axis=0) / CANONICAL_RATIOS)
+    props = np.array(
+        [
+            proportions(face_frame_points(o, m, camera_matrix, canonical_cm, dist_coeffs))
+            for o, m in zip(observations, matrices, strict=True)
+        ]
+    )
+    return classify(np.median(props, axis=0))

@@ -10,8 +10,10 @@ import math
 import numpy as np
 
 
-def points_on_rays(ray_a: np.ndarray, ray_b: np.ndarray, axis: np.ndarray, mid_depth: float) -> tuple[np.ndarray, np.ndarray]:
-    """Two points, one on each ray, whose difference runs along ``axis`` and whose midpoint has depth ``mid_depth``.
+def points_on_rays(
+    ray_a: np.ndarray, ray_b: np.ndarray, axis: np.ndarray, mid_depth: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two points, one per ray, whose difference runs along ``axis`` and whose midpoint is at ``mid_depth``.
 
     Used for a symmetric pair of features (the two pupils, the two temples): the head pose gives the
     direction joining them (the face's left-right axis), the scale source (iris size, card) gives the

@@ -40,12 +40,20 @@ PUPIL_TO_ROTATION_CENTRE_SD_MM = 1.0
 
 #: The ten iris vertices of MediaPipe's ``face_model_with_iris.obj`` (cm): centre and rim (right
 #: eye 468-472, left eye 473-477); the 468-vertex canonical mesh in the model bundle lacks them.
-CANONICAL_IRIS_CM = np.array([
-    [-3.18175, 2.635786, 3.826339], [-2.58175, 2.635786, 3.824459], [-3.18175, 3.235786, 3.876973],
-    [-3.78175, 2.635786, 3.679778], [-3.18175, 2.035786, 3.775704],
-    [3.181751, 2.635786, 3.826339], [3.781751, 2.635786, 3.679777], [3.181751, 3.235786, 3.876973],
-    [2.581751, 2.635786, 3.824459], [3.181751, 2.035786, 3.775704],
-])
+CANONICAL_IRIS_CM = np.array(
+    [
+        [-3.18175, 2.635786, 3.826339],
+        [-2.58175, 2.635786, 3.824459],
+        [-3.18175, 3.235786, 3.876973],
+        [-3.78175, 2.635786, 3.679778],
+        [-3.18175, 2.035786, 3.775704],
+        [3.181751, 2.635786, 3.826339],
+        [3.781751, 2.635786, 3.679777],
+        [3.181751, 3.235786, 3.876973],
+        [2.581751, 2.635786, 3.824459],
+        [3.181751, 2.035786, 3.775704],
+    ]
+)
 #: Far PD of the canonical face, mm (distance between its iris centres).
 CANONICAL_PD_MM = float(10.0 * np.linalg.norm(CANONICAL_IRIS_CM[5] - CANONICAL_IRIS_CM[0]))
 
@@ -114,19 +122,31 @@ class EyesObservation:
         return iris_diameter_mm / (2.0 * np.tan(self.iris_angle_rad / 2.0))
 
 
-def observe_eyes(points_px: np.ndarray, camera_matrix: np.ndarray, dist_coeffs: np.ndarray | None) -> EyesObservation:
+def observe_eyes(
+    points_px: np.ndarray, camera_matrix: np.ndarray, dist_coeffs: np.ndarray | None
+) -> EyesObservation:
     """Measure both eyes from (478, 2) pixel landmarks."""
     pts = np.asarray(points_px, dtype=np.float64)
     if pts.shape[0] < lm.NUM_LANDMARKS:
         raise ValueError(f"iris landmarks need all {lm.NUM_LANDMARKS} points, got {pts.shape[0]}")
     right_ring, left_ring = lm.RIGHT_IRIS_RING, lm.LEFT_IRIS_RING
-    idx = [lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER, right_ring[0], right_ring[2], left_ring[0], left_ring[2]]
+    idx = [
+        lm.RIGHT_IRIS_CENTER,
+        lm.LEFT_IRIS_CENTER,
+        right_ring[0],
+        right_ring[2],
+        left_ring[0],
+        left_ring[2],
+    ]
     r = rays(pts[idx], camera_matrix, dist_coeffs)
-    iris_px = np.array([
-        np.linalg.norm(pts[right_ring[0]] - pts[right_ring[2]]),
-        np.linalg.norm(pts[left_ring[0]] - pts[left_ring[2]]),
-    ])
+    iris_px = np.array(
+        [
+            np.linalg.norm(pts[right_ring[0]] - pts[right_ring[2]]),
+            np.linalg.norm(pts[left_ring[0]] - pts[left_ring[2]]),
+        ]
+    )
     angles = np.array([angle_between(r[2], r[3]), angle_between(r[4], r[5])])
     openness = np.array([eye_aspect_ratio(pts, RIGHT_EYE_EAR), eye_aspect_ratio(pts, LEFT_EYE_EAR)])
-    return EyesObservation(pts[[lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER]].copy(), r[:2].copy(), iris_px,
-                           angles, openness)
+    return EyesObservation(
+        pts[[lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER]].copy(), r[:2].copy(), iris_px, angles, openness
+    )

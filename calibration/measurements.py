@@ -3,8 +3,9 @@
 These are what the CLI prints, what the mirror and web show, and what the web profile stores
 (``POST /profile/measurements`` takes ``{kind, value_mm, ci95_mm, method}``: :meth:`Measurement.to_dict`).
 
-Kinds: ``pd_far`` (distance PD, what a prescription for distance glasses uses), ``pd_near`` (PD
-while looking at the camera at the measured distance), ``face_width`` (at the temples).
+Kinds: ``pd`` (the far or distance PD, what "PD" means on a prescription; ``pd_far`` is accepted as
+an alias when reading), ``pd_near`` (PD while looking at the camera at the measured distance),
+``face_width`` (at the temples). :attr:`Measurements.pd_far` holds the ``pd`` measurement.
 Methods: ``iris`` (scale from the iris diameter), ``card`` (scale from an ID-1 card), ``optician``
 (entered by an optician, e.g. measured with a pupillometer).
 """
@@ -16,14 +17,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-KINDS = ("pd_far", "pd_near", "face_width")
+KINDS = ("pd", "pd_near", "face_width")
+#: Other names accepted for a kind when reading records.
+KIND_ALIASES = {"pd_far": "pd", "pd_distance": "pd"}
 METHODS = ("iris", "card", "optician")
 #: An optician's pupillometer reads to 0.5 mm; that is the interval given to an entered PD unless
 #: another is stated.
 OPTICIAN_CI95_MM = 0.5
 
 _LABELS = {
-    "pd_far": ("PD", "DP"),
+    "pd": ("PD", "DP"),
     "pd_near": ("near PD", "DP da vicino"),
     "face_width": ("face width", "larghezza del viso"),
 }
@@ -55,10 +58,11 @@ class Measurement:
     method: str
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", KIND_ALIASES.get(self.kind, self.kind))
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if not isinstance(self.method, str) or not self.method or len(self.method) > 64:
+            raise ValueError(f"method must be a short text (iris, card, optician, ...), got {self.method!r}")
         if not (math.isfinite(self.value_mm) and self.value_mm > 0):
             raise ValueError(f"value_mm must be a positive number, got {self.value_mm!r}")
         if not (math.isfinite(self.ci95_mm) and self.ci95_mm >= 0):
@@ -85,8 +89,12 @@ class Measurement:
     def from_dict(cls, data: Mapping[str, Any]) -> Measurement:
         try:
             ci = data.get("ci95_mm")
-            return cls(str(data["kind"]), float(data["value_mm"]), 0.0 if ci is None else float(ci),
-                       str(data.get("method", "optician")))
+            return cls(
+                str(data["kind"]),
+                float(data["value_mm"]),
+                0.0 if ci is None else float(ci),
+                str(data.get("method", "optician")),
+            )
         except KeyError as exc:
             raise ValueError(f"measurement needs {exc.args[0]!r}: got {dict(data)!r}") from exc
 
@@ -98,7 +106,7 @@ class Measurement:
         return f"{en} {_mm(self.value_mm)} mm ± {_mm(self.ci95_mm)} mm (95%)"
 
     def method_text(self, lang: str = "en") -> str:
-        en, it = _METHOD_TEXT[self.method]
+        en, it = _METHOD_TEXT.get(self.method, (self.method, self.method))
         return it if lang == "it" else en
 
 
@@ -111,6 +119,7 @@ class Measurements:
     face_shape : a :class:`calibration.face_shape.FaceShapeEstimate` or None
     frames_used, frames_total : frames that gave a measurement / frames looked at
     frame_sd_mm : frame-to-frame spread (robust SD) of the far PD
+    frame_pd_far_mm : the far PD of each frame used
     notes : human-readable remarks (English) on how it went (e.g. card not found, fell back to iris)
     failure : why nothing could be measured (English), or None
     rejections : frame counts per rejection reason code
@@ -124,6 +133,7 @@ class Measurements:
     frames_used: int = 0
     frames_total: int = 0
     frame_sd_mm: float | None = None
+    frame_pd_far_mm: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()
     failure: str | None = None
     failure_it: str | None = None
@@ -137,7 +147,7 @@ class Measurements:
         self, pd_far_mm: float, *, pd_near_mm: float | None = None, ci95_mm: float = OPTICIAN_CI95_MM
     ) -> Measurements:
         """The same measurements with the PD entered by an optician, which overrides the camera's."""
-        far = Measurement("pd_far", float(pd_far_mm), ci95_mm, "optician")
+        far = Measurement("pd", float(pd_far_mm), ci95_mm, "optician")
         near = None if pd_near_mm is None else Measurement("pd_near", float(pd_near_mm), ci95_mm, "optician")
         notes = self.notes + ("PD entered by the optician overrides the camera measurement",)
         return replace(self, pd_far=far, pd_near=near, notes=notes, failure=None, failure_it=None)
@@ -148,12 +158,19 @@ class Measurements:
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any] | Measurement]) -> Measurements:
-        """Rebuild from stored ``{kind, value_mm, ci95_mm, method}`` records (the latest of a kind wins)."""
+        """Rebuild from stored ``{kind, value_mm, ci95_mm, method}`` records (the latest of a kind wins;
+        kinds not measured here, e.g. ``pd_left`` or ``fitting_height``, are skipped)."""
         found: dict[str, Measurement] = {}
         for rec in records:
-            m = rec if isinstance(rec, Measurement) else Measurement.from_dict(rec)
-            found[m.kind] = m
-        return cls(pd_far=found.get("pd_far"), pd_near=found.get("pd_near"), face_width=found.get("face_width"))
+            if not isinstance(rec, Measurement):
+                kind = KIND_ALIASES.get(str(rec.get("kind")), str(rec.get("kind")))
+                if kind not in KINDS:  # the web profile also keeps kinds measured elsewhere
+                    continue
+                rec = Measurement.from_dict(rec)
+            found[rec.kind] = rec
+        return cls(
+            pd_far=found.get("pd"), pd_near=found.get("pd_near"), face_width=found.get("face_width")
+        )
 
     def pd_text(self, lang: str = "en") -> str:
         """One line about the PD: far, and near at the measured distance."""

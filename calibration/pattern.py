@@ -75,8 +75,10 @@ def layout(pattern: tuple[int, int], square_mm: float, paper: str = "auto") -> P
                 break
         if page is None:
             raise ValueError(
-                f"a {cols}x{rows} board with {square_mm:g} mm squares ({board[0]:g} x {board[1]:g} mm plus margins) "
-                f"does not fit {'A4, Letter or A3' if len(names) > 1 else names[0].upper()}: use smaller squares "
+                f"a {cols}x{rows} board with {square_mm:g} mm squares ({board[0]:g} x {board[1]:g} mm plus "
+                "margins) "
+                f"does not fit {'A4, Letter or A3' if len(names) > 1 else names[0].upper()}: use smaller "
+                "squares "
                 "(--square-mm) or --paper fit for a large-format print"
             )
     # The board sits as high as the text band below it allows, centred across.
@@ -119,28 +121,55 @@ def draw_pattern(
     for j in range(lay.squares[1]):
         for i in range(lay.squares[0]):
             if (i + j) % 2 == 0:
-                ax.add_patch(Rectangle((x0 + i * s, y0 + j * s), s, s, facecolor="black", edgecolor="none",
-                                       linewidth=0, antialiased=False))
+                ax.add_patch(
+                    Rectangle(
+                        (x0 + i * s, y0 + j * s),
+                        s,
+                        s,
+                        facecolor="black",
+                        edgecolor="none",
+                        linewidth=0,
+                        antialiased=False,
+                    )
+                )
     cols, rows = pattern
     bar_y = y0 + lay.board_mm[1] + QUIET_ZONE_MM
     bar = min(CHECK_BAR_MM, page_w - 2 * QUIET_ZONE_MM)
     bx = (page_w - bar) / 2.0
     ax.add_patch(Rectangle((bx, bar_y + 1.0), bar, 0.8, facecolor="black", edgecolor="none", linewidth=0))
     for k in range(int(bar // 10) + 1):  # a tick every 10 mm
-        ax.add_patch(Rectangle((bx + 10.0 * k - 0.15, bar_y), 0.3, 2.6 if k % 5 == 0 else 1.8,
-                               facecolor="black", edgecolor="none", linewidth=0))
+        ax.add_patch(
+            Rectangle(
+                (bx + 10.0 * k - 0.15, bar_y),
+                0.3,
+                2.6 if k % 5 == 0 else 1.8,
+                facecolor="black",
+                edgecolor="none",
+                linewidth=0,
+            )
+        )
     lines = [
-        f"Chessboard {cols}x{rows} inner corners ({lay.squares[0]} x {lay.squares[1]} squares), squares {s:g} mm, "
-        f"board {lay.board_mm[0]:g} x {lay.board_mm[1]:g} mm, paper {lay.paper.upper()} {page_w:g} x {page_h:g} mm. "
+        f"Chessboard {cols}x{rows} inner corners ({lay.squares[0]} x {lay.squares[1]} squares), squares "
+        f"{s:g} mm, "
+        f"board {lay.board_mm[0]:g} x {lay.board_mm[1]:g} mm, paper {lay.paper.upper()} {page_w:g} x "
+        f"{page_h:g} mm. "
         f"PRINT AT 100% (ACTUAL SIZE), NO SCALING: 'fit to page' off. The bar measures {bar:g} mm.",
-        f"STAMPARE AL 100% (DIMENSIONI REALI), SENZA RIDIMENSIONARE: 'adatta alla pagina' disattivato. La barra "
+        "STAMPARE AL 100% (DIMENSIONI REALI), SENZA RIDIMENSIONARE: 'adatta alla pagina' disattivato. La "
+        "barra "
         f"misura {bar:g} mm. Incollare piatto su cartone. Then: tryon calibrate --pattern {cols}x{rows} "
         f"--square-mm {s:g}",
     ]
     size_pt = max(4.5, min(6.5, 6.5 * page_w / 297.0))
     for n, text in enumerate(lines):
-        ax.text(page_w / 2.0, bar_y + 4.5 + n * 4.0, text, ha="center", va="top", fontsize=size_pt,
-                family="DejaVu Sans")
+        ax.text(
+            page_w / 2.0,
+            bar_y + 4.5 + n * 4.0,
+            text,
+            ha="center",
+            va="top",
+            fontsize=size_pt,
+            family="DejaVu Sans",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format=fmt, dpi=dpi, facecolor="white")  # never bbox_inches="tight": keep true size
     log.info("chessboard %dx%d (%g mm squares) written to %s on %s", cols, rows, s, out, lay.paper)

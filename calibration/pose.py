@@ -29,13 +29,39 @@ log = logging.getLogger(__name__)
 #: ``face_landmarker.task`` (eye corners, nose, cheekbones, forehead, jaw corners; no lips or
 #: eyebrows), as (landmark index, weight). Symmetric pairs share a weight.
 PROCRUSTES_BASIS: tuple[tuple[int, float], ...] = (
-    (129, 0.1206252), (358, 0.1206252), (4, 0.0709099), (136, 0.0668905), (365, 0.0668905),
-    (33, 0.0587242), (263, 0.0587242), (133, 0.0532862), (362, 0.0532862), (205, 0.0472523),
-    (425, 0.0472523), (6, 0.0321001), (198, 0.0254622), (420, 0.0254622), (121, 0.0185914),
-    (350, 0.0185914), (143, 0.0148165), (372, 0.0148165), (119, 0.0145654), (348, 0.0145654),
-    (147, 0.0142628), (376, 0.0142628), (117, 0.0097919), (346, 0.0097919), (67, 0.0090781),
-    (297, 0.0090781), (10, 0.0084466), (54, 0.0076671), (284, 0.0076671), (132, 0.0055600),
-    (361, 0.0055600), (127, 0.0051980), (356, 0.0051980),
+    (129, 0.1206252),
+    (358, 0.1206252),
+    (4, 0.0709099),
+    (136, 0.0668905),
+    (365, 0.0668905),
+    (33, 0.0587242),
+    (263, 0.0587242),
+    (133, 0.0532862),
+    (362, 0.0532862),
+    (205, 0.0472523),
+    (425, 0.0472523),
+    (6, 0.0321001),
+    (198, 0.0254622),
+    (420, 0.0254622),
+    (121, 0.0185914),
+    (350, 0.0185914),
+    (143, 0.0148165),
+    (372, 0.0148165),
+    (119, 0.0145654),
+    (348, 0.0145654),
+    (147, 0.0142628),
+    (376, 0.0142628),
+    (117, 0.0097919),
+    (346, 0.0097919),
+    (67, 0.0090781),
+    (297, 0.0090781),
+    (10, 0.0084466),
+    (54, 0.0076671),
+    (284, 0.0076671),
+    (132, 0.0055600),
+    (361, 0.0055600),
+    (127, 0.0051980),
+    (356, 0.0051980),
 )
 STABLE_LANDMARKS: tuple[int, ...] = tuple(i for i, _ in PROCRUSTES_BASIS)
 STABLE_WEIGHTS: tuple[float, ...] = tuple(w for _, w in PROCRUSTES_BASIS)
@@ -131,7 +157,12 @@ def solve_pose(
 
 
 def _refine_weighted(
-    obj: np.ndarray, img: np.ndarray, k: np.ndarray, dist: np.ndarray, rvec: np.ndarray, tvec: np.ndarray,
+    obj: np.ndarray,
+    img: np.ndarray,
+    k: np.ndarray,
+    dist: np.ndarray,
+    rvec: np.ndarray,
+    tvec: np.ndarray,
     weights: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minimise the weighted reprojection error over (rvec, tvec)."""
@@ -155,8 +186,31 @@ def to_opencv(matrix_gl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m[:3, :3].copy(), m[:3, 3].copy()
 
 
+def relative_to_line_of_sight(matrix_gl: np.ndarray, ray_cv: np.ndarray) -> np.ndarray:
+    """The head pose relative to the line of sight ``ray_cv`` (OpenCV axes) instead of the optical axis.
+
+    A face off the image centre that looks into the lens is turned towards the camera by the
+    angle of its ray; relative to that ray it faces straight ahead. Returns (4, 4) with the rotation
+    re-expressed (translation unchanged), for angles via :class:`tryon.pose.HeadPose`.
+    """
+    d = np.asarray(ray_cv, dtype=np.float64)
+    d = d / np.linalg.norm(d)
+    z = np.array([0.0, 0.0, 1.0])
+    axis = np.cross(z, d)
+    s = float(np.linalg.norm(axis))
+    align = np.eye(3) if s < 1e-12 else cv2.Rodrigues(axis / s * np.arctan2(s, float(z @ d)))[0]
+    r_cv, t_cv = to_opencv(matrix_gl)
+    out = np.eye(4)
+    out[:3, :3] = r_cv if s < 1e-12 else align.T @ r_cv
+    out[:3, 3] = t_cv
+    return CV_TO_GL @ out
+
+
 def project_canonical(
-    points_cm: np.ndarray, matrix_gl: np.ndarray, camera_matrix: np.ndarray, dist_coeffs: np.ndarray | None = None
+    points_cm: np.ndarray,
+    matrix_gl: np.ndarray,
+    camera_matrix: np.ndarray,
+    dist_coeffs: np.ndarray | None = None,
 ) -> np.ndarray:
     """Project canonical-space points (n, 3) cm with a facial transformation matrix: (n, 2) pixels."""
     r, t = to_opencv(matrix_gl)

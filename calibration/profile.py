@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from calibration import PACKAGE_DIR
-
 log = logging.getLogger(__name__)
 
+#: Folder of this package, where named camera profiles (``<name>.json``) can also be kept.
+PACKAGE_DIR = Path(__file__).resolve().parent
 FORMAT = "tryon-camera-profile/1"
 #: Environment variable naming an extra folder searched for named profiles.
 ENV_VAR = "TRYON_CALIBRATION_DIR"
@@ -86,12 +86,18 @@ class CameraProfile:
         object.__setattr__(self, "image_size", (w, h))
 
     @classmethod
-    def default(cls, width: int, height: int, vertical_fov_deg: float = MEDIAPIPE_VERTICAL_FOV_DEG) -> CameraProfile:
+    def default(
+        cls, width: int, height: int, vertical_fov_deg: float = MEDIAPIPE_VERTICAL_FOV_DEG
+    ) -> CameraProfile:
         """The uncalibrated intrinsics MediaPipe assumes: square pixels, centred principal point."""
         f = 0.5 * height / math.tan(math.radians(vertical_fov_deg) / 2.0)
         k = np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
-        return cls(name=f"default-{vertical_fov_deg:g}deg", camera_matrix=k, dist_coeffs=np.zeros(5),
-                   image_size=(width, height))
+        return cls(
+            name=f"default-{vertical_fov_deg:g}deg",
+            camera_matrix=k,
+            dist_coeffs=np.zeros(5),
+            image_size=(width, height),
+        )
 
     @property
     def is_default(self) -> bool:
@@ -130,7 +136,13 @@ class CameraProfile:
             log.warning(
                 "camera profile %r was calibrated at %dx%d; scaling it to %dx%d changes the aspect ratio "
                 "(the camera probably crops): calibrate at %dx%d for accurate measurements",
-                self.name, w0, h0, width, height, width, height,
+                self.name,
+                w0,
+                h0,
+                width,
+                height,
+                width,
+                height,
             )
         k = self.camera_matrix.copy()
         # Pixel centres: a pixel-centre coordinate c maps to (c + 0.5) * s - 0.5.
@@ -138,8 +150,18 @@ class CameraProfile:
         k[1, 1] *= sy
         k[0, 2] = (k[0, 2] + 0.5) * sx - 0.5
         k[1, 2] = (k[1, 2] + 0.5) * sy - 0.5
-        return CameraProfile(self.name, k, self.dist_coeffs.copy(), (width, height), self.rms_px, self.date,
-                             self.pattern, self.square_mm, self.views, dict(self.extra))
+        return CameraProfile(
+            self.name,
+            k,
+            self.dist_coeffs.copy(),
+            (width, height),
+            self.rms_px,
+            self.date,
+            self.pattern,
+            self.square_mm,
+            self.views,
+            dict(self.extra),
+        )
 
     def vertical_fov_deg(self) -> float:
         return math.degrees(2.0 * math.atan(0.5 * self.image_size[1] / self.fy))
@@ -172,15 +194,27 @@ class CameraProfile:
             raise ProfileError(f"{source}: unknown format {fmt!r} (expected {FORMAT!r})")
         missing = [k for k in ("camera_matrix", "dist_coeffs", "image_size") if k not in data]
         if missing:
-            raise ProfileError(f"{source}: missing field(s) {', '.join(missing)}; recalibrate with `tryon calibrate`")
+            raise ProfileError(
+                f"{source}: missing field(s) {', '.join(missing)}; recalibrate with `tryon calibrate`"
+            )
         try:
             size = data["image_size"]
             if len(size) != 2:
                 raise ProfileError(f"{source}: image_size must be [width, height], got {size!r}")
             rms = data.get("rms_reprojection_error_px")
             pattern = data.get("pattern")
-            known = {"format", "name", "camera_matrix", "dist_coeffs", "image_size", "rms_reprojection_error_px",
-                     "date", "pattern", "square_mm", "views"}
+            known = {
+                "format",
+                "name",
+                "camera_matrix",
+                "dist_coeffs",
+                "image_size",
+                "rms_reprojection_error_px",
+                "date",
+                "pattern",
+                "square_mm",
+                "views",
+            }
             return cls(
                 name=str(data.get("name") or Path(source).stem),
                 camera_matrix=np.asarray(data["camera_matrix"], dtype=np.float64),
@@ -271,7 +305,9 @@ def load_profile(path_or_name: str | os.PathLike[str]) -> CameraProfile:
     return CameraProfile.from_dict(data, source=str(path))
 
 
-def profile_for(profile: CameraProfile | str | os.PathLike[str] | None, width: int, height: int) -> CameraProfile:
+def profile_for(
+    profile: CameraProfile | str | os.PathLike[str] | None, width: int, height: int
+) -> CameraProfile:
     """The profile to use for ``width`` x ``height`` frames: a given one scaled, or the default."""
     if profile is None:
         return CameraProfile.default(width, height)

@@ -15,10 +15,18 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from calibration.card import CARD_HEIGHT_MM, CARD_TO_PUPIL_MM, CARD_WIDTH_MM
-from calibration.iris import CANONICAL_IRIS_CM, CANONICAL_PD_MM, IRIS_DIAMETER_MM, PUPIL_BEHIND_CORNEA_MM, PUPIL_TO_ROTATION_CENTRE_MM
+from calibration.iris import (
+    CANONICAL_IRIS_CM,
+    CANONICAL_PD_MM,
+    IRIS_DIAMETER_MM,
+    PUPIL_BEHIND_CORNEA_MM,
+    PUPIL_TO_ROTATION_CENTRE_MM,
+)
+from calibration.pd import FIT_TEMPLES
 from calibration.pose import CV_TO_GL
 from tryon import landmarks as lm
 from tryon.tracking import FaceObservation
+
 
 def with_irises(vertices_cm: np.ndarray) -> np.ndarray:
     """(468, 3) canonical vertices -> (478, 3) with the iris vertices appended (unchanged if 478)."""
@@ -28,8 +36,12 @@ def with_irises(vertices_cm: np.ndarray) -> np.ndarray:
     return np.vstack([v[: lm.NUM_MESH_VERTICES], CANONICAL_IRIS_CM])
 
 
-def pose_matrix(yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0,
-                translation_mm: tuple[float, float, float] = (0.0, 0.0, 500.0)) -> np.ndarray:
+def pose_matrix(
+    yaw_deg: float = 0.0,
+    pitch_deg: float = 0.0,
+    roll_deg: float = 0.0,
+    translation_mm: tuple[float, float, float] = (0.0, 0.0, 500.0),
+) -> np.ndarray:
     """A facial transformation matrix (canonical cm -> OpenGL camera cm) from angles and a position.
 
     Angles follow :class:`tryon.pose.HeadPose` (``R = Ry(yaw) Rx(-pitch) Rz(roll)``);
@@ -83,7 +95,10 @@ def synthetic_face(
     pts = (verts * 10.0 * scale) @ r_cv.T + t_cv  # mm, OpenCV camera
     forward = r_cv[:, 2]  # out of the face (towards the camera)
     x_axis = r_cv[:, 0]  # canonical +x: the person's left
-    for centre_i, ring in ((lm.RIGHT_IRIS_CENTER, lm.RIGHT_IRIS_RING), (lm.LEFT_IRIS_CENTER, lm.LEFT_IRIS_RING)):
+    for centre_i, ring in (
+        (lm.RIGHT_IRIS_CENTER, lm.RIGHT_IRIS_RING),
+        (lm.LEFT_IRIS_CENTER, lm.LEFT_IRIS_RING),
+    ):
         pupil_far = pts[centre_i]
         rot_centre = pupil_far - PUPIL_TO_ROTATION_CENTRE_MM * forward
         gaze = -rot_centre / np.linalg.norm(rot_centre) if converge else forward
@@ -119,7 +134,7 @@ def synthetic_face(
         image_size=(w, h),
     )
     pupils = pts[[lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER]]
-    temples = pts[[lm.RIGHT_TEMPLE, lm.LEFT_TEMPLE]]
+    temples = pts[list(FIT_TEMPLES)]
     return SyntheticFace(
         observation=obs,
         points_mm=pts,
@@ -132,8 +147,9 @@ def synthetic_face(
     )
 
 
-def card_corners_mm(face: SyntheticFace, *, offset_mm: float = CARD_TO_PUPIL_MM, below_pupils_mm: float = 62.0
-                    ) -> np.ndarray:
+def card_corners_mm(
+    face: SyntheticFace, *, offset_mm: float = CARD_TO_PUPIL_MM, below_pupils_mm: float = 62.0
+) -> np.ndarray:
     """3D corners (4, 3) of an ID-1 card held flat under the nose of ``face``, OpenCV camera axes, mm.
 
     The card plane is parallel to the face's front, ``offset_mm`` in front of the pupils; its centre
@@ -147,7 +163,9 @@ def card_corners_mm(face: SyntheticFace, *, offset_mm: float = CARD_TO_PUPIL_MM,
     mid_cam = r @ mid + m_cv[:3, 3] * 10.0
     centre = mid_cam + forward * offset_mm + y_down * below_pupils_mm
     hw, hh = CARD_WIDTH_MM / 2.0, CARD_HEIGHT_MM / 2.0
-    return np.array([centre + sx * hw * x_axis + sy * hh * y_down for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+    return np.array(
+        [centre + sx * hw * x_axis + sy * hh * y_down for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    )
 
 
 def render_card_image(
@@ -171,8 +189,13 @@ def render_card_image(
     yy, xx = np.mgrid[0:h, 0:w]
     img += 15.0 * np.sin(xx / 37.0) * np.cos(yy / 53.0)
     corners = card_corners_mm(face) if card_corners is None else card_corners
-    px, _ = cv2.projectPoints(np.asarray(corners, dtype=np.float64), np.zeros(3), np.zeros(3),
-                              np.asarray(camera_matrix, dtype=np.float64), np.zeros(5))
+    px, _ = cv2.projectPoints(
+        np.asarray(corners, dtype=np.float64),
+        np.zeros(3),
+        np.zeros(3),
+        np.asarray(camera_matrix, dtype=np.float64),
+        np.zeros(5),
+    )
     # Exact coverage: fill at 8x resolution (pixel centres inside the polygon), then average 8x8 blocks.
     # Low-res pixel i spans [i - 0.5, i + 0.5]; high-res pixel I has its centre at (I + 0.5) / 8 - 0.5.
     ss = 8

@@ -14,7 +14,9 @@ from tryon.cli import main
 from tryon.images import ImageDecodeError, decode_image, read_image
 
 
-def _render(tmp_path: Path, src: Path, capsys: pytest.CaptureFixture, *extra: str) -> tuple[int, str, str, Path]:
+def _render(
+    tmp_path: Path, src: Path, capsys: pytest.CaptureFixture, *extra: str
+) -> tuple[int, str, str, Path]:
     out = tmp_path / "out.png"
     code = main(["render", str(src), "-o", str(out), *extra])
     captured = capsys.readouterr()
@@ -54,7 +56,11 @@ def test_zero_by_zero_image_is_refused(tmp_path: Path) -> None:
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
     with pytest.raises(ImageDecodeError):
         decode_image(png, name="zero.png")
     with pytest.raises(ValueError):
@@ -90,7 +96,9 @@ def test_other_pixel_formats_are_dressed(
     assert cv2.imread(str(dst)).shape == bgr.shape
 
 
-def test_photo_without_face_is_returned_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture, shared: Path) -> None:
+def test_photo_without_face_is_returned_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture, shared: Path
+) -> None:
     src = shared / "negatives" / "skimage_coffee.png"
     code, out, _, dst = _render(tmp_path, src, capsys, "--json")
     assert code == 0
@@ -99,5 +107,7 @@ def test_photo_without_face_is_returned_unchanged(tmp_path: Path, capsys: pytest
 
 
 def test_unknown_frame_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture, shared: Path) -> None:
-    code, _, err, _ = _render(tmp_path, shared / "faces" / "astronaut.png", capsys, "--frame", "no-such-frame")
+    code, _, err, _ = _render(
+        tmp_path, shared / "faces" / "astronaut.png", capsys, "--frame", "no-such-frame"
+    )
     assert code == 2 and "no-such-frame" in err and "Traceback" not in err

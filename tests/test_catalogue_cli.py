@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,18 @@ from tryon.cli import main
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRYON_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def data(shared: Path) -> Callable[..., Path]:
+    """A file of the shared test data (``../shared``); the ``shared`` fixture skips when it is absent."""
+
+    def get(*parts: str) -> Path:
+        path = shared.joinpath(*parts)
+        assert path.is_file(), f"{path} is missing from the shared data"
+        return path
+
+    return get
 
 
 def test_plain_frames_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,3 +148,24 @@ def test_shipped_thumbnails_exist_for_every_frame() -> None:
         path = folder / f"{frame.id}.png"
         assert path.is_file(), f"run `tryon frames thumbnails` ({path} missing)"
         assert Image.open(path).size == (400, 240)
+
+
+@pytest.mark.slow
+def test_contact_sheet_script(
+    data: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models3d.contact_sheet import LABEL_HEIGHT, TILE
+    from models3d.contact_sheet import main as sheet_main
+
+    out = tmp_path / "sheet.png"
+    assert sheet_main(["--photo", str(data("faces", "astronaut.png")), "-o", str(out)]) == 0
+    n = len(load_catalogue())
+    img = Image.open(out)
+    assert img.size == (5 * TILE[0], -(-n // 5) * (TILE[1] + LABEL_HEIGHT))
+    assert sheet_main(["--photo", str(tmp_path / "missing.png"), "-o", str(out)]) == 2
+    assert "photo not found" in capsys.readouterr().err
+
+
+def test_shipped_contact_sheet_exists() -> None:
+    path = DEFAULT_CATALOGUE.parent.parent / "docs" / "images" / "contact_sheet.png"
+    assert path.is_file(), "run `python -m models3d.contact_sheet`"

@@ -45,7 +45,8 @@ def astronaut(shared: Path) -> np.ndarray:
 def test_noise_is_cut_at_least_threefold(astronaut: np.ndarray, face_model: Path) -> None:
     rng = np.random.default_rng(1234)
     frames = [
-        np.clip(astronaut + rng.normal(0.0, 3.0, astronaut.shape), 0, 255).astype(np.uint8) for _ in range(300)
+        np.clip(astronaut + rng.normal(0.0, 3.0, astronaut.shape), 0, 255).astype(np.uint8)
+        for _ in range(300)
     ]
     raw, smooth = _bridges(frames)
     raw_std = float(np.linalg.norm(raw[60:].std(axis=0)))
@@ -57,7 +58,9 @@ def test_noise_is_cut_at_least_threefold(astronaut: np.ndarray, face_model: Path
 def test_a_sliding_face_lags_at_most_one_and_a_half_frames(astronaut: np.ndarray, face_model: Path) -> None:
     h, w = astronaut.shape[:2]
     frames = [
-        cv2.warpAffine(astronaut, np.float32([[1, 0, -120 + 4 * i], [0, 1, 0]]), (w, h), borderMode=cv2.BORDER_REPLICATE)
+        cv2.warpAffine(
+            astronaut, np.float32([[1, 0, -120 + 4 * i], [0, 1, 0]]), (w, h), borderMode=cv2.BORDER_REPLICATE
+        )
         for i in range(60)
     ]
     raw, smooth = _bridges(frames)

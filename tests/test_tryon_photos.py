@@ -40,7 +40,9 @@ def test_lenses_land_on_the_eyes_of_every_single_face_photo(pipeline: TryOnPipel
             error = float(np.linalg.norm(np.asarray(face.anchors_px[anchor]) - iris))
             assert error < 0.10 * inter_ocular, f"{path.name}: {anchor} is {error:.1f} px from the iris"
         # The bridge rests on the nose bridge (landmark 168), which the eye centring does not use.
-        bridge_error = float(np.linalg.norm(np.asarray(face.anchors_px["bridge"]) - face.observation.landmarks_px[168]))
+        bridge_error = float(
+            np.linalg.norm(np.asarray(face.anchors_px["bridge"]) - face.observation.landmarks_px[168])
+        )
         assert bridge_error < 0.25 * inter_ocular, f"{path.name}: bridge {bridge_error:.1f} px from the nose"
         # Something was drawn around the eyes.
         x0, y0 = np.minimum(iris_left, iris_right).astype(int)

@@ -70,9 +70,14 @@ def test_frames_lists_the_catalogue(client) -> None:
     assert [f["id"] for f in frames] == load_catalogue().ids
     for f in frames:
         assert {"id", "name", "shape", "price", "currency", "sizes", "colours", "lenses"} <= set(f)
-        assert f["sizes"] and {"label", "lens_width", "bridge", "temple_length", "lens_height", "total_width"} <= set(
-            f["sizes"][0]
-        )
+        assert f["sizes"] and {
+            "label",
+            "lens_width",
+            "bridge",
+            "temple_length",
+            "lens_height",
+            "total_width",
+        } <= set(f["sizes"][0])
         assert f["colours"][0]["hex"].startswith("#")
         assert f["urls"]["tryon"] == f"/tryon/?frame={f['id']}"
         assert f["urls"]["thumbnail"].endswith(f"/{f['id']}.png")
@@ -99,7 +104,9 @@ def test_one_frame_and_unknown_frame(client) -> None:
 
 
 def test_raw_jpeg_gets_the_composited_jpeg_at_the_same_size(client, face_jpeg: bytes) -> None:
-    r = client.post("/api/tryon?frame=torino-rectangle&colour=black", data=face_jpeg, content_type="image/jpeg")
+    r = client.post(
+        "/api/tryon?frame=torino-rectangle&colour=black", data=face_jpeg, content_type="image/jpeg"
+    )
     assert r.status_code == 200, r.get_data(as_text=True)
     assert r.mimetype == "image/jpeg"
     before, after = _decode(face_jpeg), _decode(r.data)
@@ -113,7 +120,10 @@ def test_raw_jpeg_gets_the_composited_jpeg_at_the_same_size(client, face_jpeg: b
     timings = json.loads(r.headers["X-Tryon-Timings"])
     assert {"track", "render", "composite", "decode", "encode", "server"} <= set(timings)
     assert json.loads(r.headers["X-Tryon-Look"]) == {
-        "frame": "torino-rectangle", "size": "52□18-140", "colour": "black", "lens": "clear",
+        "frame": "torino-rectangle",
+        "size": "52□18-140",
+        "colour": "black",
+        "lens": "clear",
     }
     around_eyes, corners = _lens_region_change(before, after, a)
     assert around_eyes > 8 * max(corners, 0.5), (around_eyes, corners)
@@ -123,7 +133,11 @@ def test_png_multipart_and_json_format(client, shared: Path) -> None:
     png = (shared / "faces" / "astronaut.png").read_bytes()
     r = client.post(
         "/api/tryon?format=json",
-        data={"frame": "pilota-aviator", "lens": "gradient-grey", "image": (io.BytesIO(png), "astronaut.png")},
+        data={
+            "frame": "pilota-aviator",
+            "lens": "gradient-grey",
+            "image": (io.BytesIO(png), "astronaut.png"),
+        },
         content_type="multipart/form-data",
     )
     assert r.status_code == 200, r.get_data(as_text=True)
@@ -154,7 +168,7 @@ def test_no_face_is_a_result_not_an_error(client, shared: Path) -> None:
 @pytest.mark.parametrize(
     ("query", "status", "error", "field"),
     [
-        ("", 400, "unknown_frame", "frame"),
+        ("", 400, "missing_frame", "frame"),
         ("frame=milano-rond", 404, "unknown_frame", "frame"),
         ("frame=milano-round&colour=tartan", 400, "unknown_colour", "colour"),
         ("frame=milano-round&lens=x-ray", 400, "unknown_lens", "lens"),
@@ -192,14 +206,16 @@ def test_api_is_csrf_exempt_while_forms_are_not(app, client, face_jpeg: bytes) -
 def test_pipelines_are_pooled_and_colour_changes_keep_geometry(app, client, face_jpeg: bytes) -> None:
     pool = app.extensions["tryon_pipelines"].pool
     for colour in ("black", "havana", "black"):
-        r = client.post(f"/api/tryon?frame=torino-rectangle&colour={colour}", data=face_jpeg,
-                        content_type="image/jpeg")
+        r = client.post(
+            f"/api/tryon?frame=torino-rectangle&colour={colour}", data=face_jpeg, content_type="image/jpeg"
+        )
         assert r.status_code == 200
     assert pool.created == 1 and pool.idle == 1
     slot = pool._idle[0]
     meshes = [p.mesh for p in slot.pipe.glasses.parts]
-    r = client.post("/api/tryon?frame=torino-rectangle&colour=havana&lens=grey", data=face_jpeg,
-                    content_type="image/jpeg")
+    r = client.post(
+        "/api/tryon?frame=torino-rectangle&colour=havana&lens=grey", data=face_jpeg, content_type="image/jpeg"
+    )
     assert r.status_code == 200
     assert pool.created == 1
     assert [p.mesh for p in slot.pipe.glasses.parts] == meshes  # same mesh objects: no rebuild

@@ -141,7 +141,7 @@ def test_too_many_bytes_is_413() -> None:
 
 
 def test_sixteen_bit_png_becomes_8_bit() -> None:
-    img16 = (_gradient().astype(np.uint16) * 257)  # 0..65535
+    img16 = _gradient().astype(np.uint16) * 257  # 0..65535
     img16[0, 0] = (65535, 32768, 0)
     out = decode_image(_png(img16))
     assert out.dtype == np.uint8 and out.shape == (48, 64, 3)

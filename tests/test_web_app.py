@@ -83,8 +83,14 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
 
 
 def test_postgres_urls_get_the_psycopg_driver(tmp_path):
-    app = create_app(app_config(tmp_path, DATABASE_URL="postgres://u:p@db.example/tryon", AUTO_MIGRATE=False,
-                                SEED_DEMO_STORES=False))
+    app = create_app(
+        app_config(
+            tmp_path,
+            DATABASE_URL="postgres://u:p@db.example/tryon",
+            AUTO_MIGRATE=False,
+            SEED_DEMO_STORES=False,
+        )
+    )
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example/tryon"
 
 
@@ -93,8 +99,18 @@ def test_fresh_instance_gets_the_schema_and_the_demo_stores_once(tmp_path):
     app = make_app(tmp_path)
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-        assert {"users", "favourites", "stores", "bookings", "slot_capacity", "booking_favourites",
-                "staff_notes", "communications", "measurements", "alembic_version"} <= tables
+        assert {
+            "users",
+            "favourites",
+            "stores",
+            "bookings",
+            "slot_capacity",
+            "booking_favourites",
+            "staff_notes",
+            "communications",
+            "measurements",
+            "alembic_version",
+        } <= tables
         stores = db.session.scalars(select(Store).order_by(Store.id)).all()
         assert [s.id for s in stores] == ["milano-brera", "roma-monti", "torino-centro"]
         assert all(s.timezone == "Europe/Rome" and s.chairs >= 1 for s in stores)
@@ -113,7 +129,9 @@ def test_migrations_create_exactly_the_models_schema(app):
 
     assert schema_is_current(app)
     with app.app_context(), db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata
+        )
     assert diff == []
 
 
@@ -204,7 +222,7 @@ def test_upload_over_the_limit_gets_413_json_or_html(tmp_path):
     response = client.post("/profile/favourites", json=payload, headers=csrf_headers(client))
     assert response.status_code == 413
     assert response.get_json()["error"] == "request_entity_too_large"
-    assert "limit is 1 MB" in response.get_json()["message"]
+    assert "the limit is 0.00391 MB" in response.get_json()["message"]
     page = client.post(
         "/profile/favourites",
         data={"csrf_token": csrf_token(client), "frame_id": "milano-round", "snapshot": "A" * 8000},
@@ -212,6 +230,23 @@ def test_upload_over_the_limit_gets_413_json_or_html(tmp_path):
     )
     assert page.status_code == 413 and page.mimetype == "text/html"
     assert "Upload too large" in page.get_data(as_text=True)
+
+
+def test_unexpected_errors_give_a_500_page_or_json(tmp_path, caplog):
+    app = make_app(tmp_path, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/api/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    app.add_url_rule("/boom", "boom_page", boom)
+    client = app.test_client()
+    api = client.get("/api/boom")
+    assert api.status_code == 500 and api.get_json()["error"] == "internal_server_error"
+    assert "kaboom" not in api.get_data(as_text=True)
+    page = client.get("/boom")
+    assert page.status_code == 500 and "Something went wrong" in page.get_data(as_text=True)
+    assert "kaboom" in caplog.text  # logged for the operator, not shown to the visitor
 
 
 # -- security ---------------------------------------------------------------------------------------------
@@ -251,9 +286,13 @@ def test_csrf_is_required_on_forms_and_json_requests(app):
     assert client.get("/profile/").status_code == 200  # still signed in
     json_without = client.post("/profile/favourites", json={"frame_id": "milano-round"})
     assert json_without.status_code == 400 and json_without.get_json()["error"] == "csrf"
-    json_with = client.post("/profile/favourites", json={"frame_id": "milano-round"}, headers=csrf_headers(client))
+    json_with = client.post(
+        "/profile/favourites", json={"frame_id": "milano-round"}, headers=csrf_headers(client)
+    )
     assert json_with.status_code == 201
-    wrong = client.post("/profile/favourites", json={"frame_id": "milano-round"}, headers={"X-CSRFToken": "forged"})
+    wrong = client.post(
+        "/profile/favourites", json={"frame_id": "milano-round"}, headers={"X-CSRFToken": "forged"}
+    )
     assert wrong.status_code == 400
 
 
@@ -282,9 +321,12 @@ def test_switch_is_saved_on_the_account_and_dates_follow_the_locale(app):
     # 7 January 2030 is out of the booking window: the picker says so and shows the first open day,
     # and its heading names the day in Italian.
     assert "Le prove si prenotano da oggi" in page
-    assert re.search(r"Scegli un orario per (lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica) \d+ "
-                     r"(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|"
-                     r"dicembre) \d{4}", page)
+    assert re.search(
+        r"Scegli un orario per (lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica) \d+ "
+        r"(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|"
+        r"dicembre) \d{4}",
+        page,
+    )
 
 
 def test_every_string_of_these_pages_has_an_italian_translation():
@@ -308,9 +350,12 @@ def test_every_string_of_these_pages_has_an_italian_translation():
         po = read_po(handle, locale="it")
     with open(po_path.with_suffix(".mo"), "rb") as handle:
         mo = read_mo(handle)
+
     def table(catalog):
         return {
-            (m.id if isinstance(m.id, str) else m.id[0]): (m.string if isinstance(m.string, str) else tuple(m.string))
+            (m.id if isinstance(m.id, str) else m.id[0]): (
+                m.string if isinstance(m.string, str) else tuple(m.string)
+            )
             for m in catalog
             if m.id
         }
@@ -352,7 +397,11 @@ def test_tryon_serve_starts_on_a_fresh_instance(tmp_path):
     env.pop("TRYON_DATABASE_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "tryon", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -364,9 +413,11 @@ def test_tryon_serve_starts_on_a_fresh_instance(tmp_path):
                     break
             except OSError:
                 time.sleep(0.3)
-        assert body is not None, process.stdout.read() if process.poll() is not None else "server did not answer"
+        assert body is not None, (
+            process.stdout.read() if process.poll() is not None else "server did not answer"
+        )
         assert "Tryon Milano Brera" in body
-        with _expect_http_error(f"http://127.0.0.1:{port}/api/none") as error_body:
+        with ExpectHTTPError(f"http://127.0.0.1:{port}/api/none") as error_body:
             assert json.loads(error_body)["error"] == "not_found"
         assert (tmp_path / "instance" / "tryon.sqlite3").is_file()
     finally:
@@ -374,7 +425,7 @@ def test_tryon_serve_starts_on_a_fresh_instance(tmp_path):
         process.wait(timeout=10)
 
 
-class _expect_http_error:
+class ExpectHTTPError:
     """Context manager yielding the body of an HTTP error response."""
 
     def __init__(self, url: str) -> None:

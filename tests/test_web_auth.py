@@ -9,7 +9,16 @@ from sqlalchemy import select
 from web.config import DefaultConfig
 from web.extensions import db
 from web.models import User
-from web.testing import DEFAULT_PASSWORD, create_user, csrf_token, login, logout, make_app, post_form, register
+from web.testing import (
+    DEFAULT_PASSWORD,
+    create_user,
+    csrf_token,
+    login,
+    logout,
+    make_app,
+    post_form,
+    register,
+)
 
 
 @pytest.fixture
@@ -65,8 +74,15 @@ def test_consents_are_recorded_separately_with_their_time(app):
 )
 def test_register_shows_what_is_wrong(app, change, message):
     client = app.test_client()
-    data = {"name": "Bad Input", "email": "bad@example.com", "phone": "", "password": DEFAULT_PASSWORD,
-            "confirm": DEFAULT_PASSWORD, "locale": "en", **change}
+    data = {
+        "name": "Bad Input",
+        "email": "bad@example.com",
+        "phone": "",
+        "password": DEFAULT_PASSWORD,
+        "confirm": DEFAULT_PASSWORD,
+        "locale": "en",
+        **change,
+    }
     response = post_form(client, "/auth/register", data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -104,7 +120,8 @@ def test_login_redirects_only_to_local_next_pages(app):
         client = app.test_client()
         token = csrf_token(client)
         response = client.post(
-            "/auth/login", query_string={"next": target},
+            "/auth/login",
+            query_string={"next": target},
             data={"csrf_token": token, "email": "next@example.com", "password": DEFAULT_PASSWORD},
         )
         assert response.status_code == 302 and response.headers["Location"] == expected, target
@@ -120,8 +137,11 @@ def test_login_is_rate_limited(tmp_path):
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.get_data(as_text=True)
     assert "Retry-After" in blocked.headers
-    as_json = client.post("/auth/login", headers={"Accept": "application/json", "X-CSRFToken": csrf_token(client)},
-                          data={"email": "target@example.com", "password": "x"})
+    as_json = client.post(
+        "/auth/login",
+        headers={"Accept": "application/json", "X-CSRFToken": csrf_token(client)},
+        data={"email": "target@example.com", "password": "x"},
+    )
     assert as_json.status_code == 429 and as_json.get_json()["error"] == "too_many_requests"
     assert client.get("/auth/login").status_code == 200  # only POSTs count
 
@@ -156,12 +176,16 @@ def test_hash_is_upgraded_when_the_parameters_change(tmp_path):
 
 def test_create_staff_command(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-staff", "Boss@Example.com", "--name", "The Boss", "--password", "a long staff password"])
+    result = runner.invoke(
+        args=["create-staff", "Boss@Example.com", "--name", "The Boss", "--password", "a long staff password"]
+    )
     assert result.exit_code == 0, result.output
     assert "staff account boss@example.com created" in result.output
     boss = _user(app, "boss@example.com")
     assert boss.role == "staff" and boss.name == "The Boss"
-    assert login(app.test_client(), "boss@example.com", "a long staff password").headers["Location"] == "/staff/"
+    assert (
+        login(app.test_client(), "boss@example.com", "a long staff password").headers["Location"] == "/staff/"
+    )
 
     create_user(app, "promote@example.com")
     result = runner.invoke(args=["create-staff", "promote@example.com"])
@@ -171,7 +195,9 @@ def test_create_staff_command(app):
 
 def test_create_staff_prompts_for_the_password_and_checks_input(app):
     runner = app.test_cli_runner()
-    prompted = runner.invoke(args=["create-staff", "ask@example.com"], input="prompted password\nprompted password\n")
+    prompted = runner.invoke(
+        args=["create-staff", "ask@example.com"], input="prompted password\nprompted password\n"
+    )
     assert prompted.exit_code == 0, prompted.output
     assert login(app.test_client(), "ask@example.com", "prompted password").status_code == 302
     bad_email = runner.invoke(args=["create-staff", "not-an-email", "--password", "long enough password"])

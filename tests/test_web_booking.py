@@ -45,9 +45,14 @@ def _book(app, user_id: int, store_id: str, start, favourites=()):
 def _booked_count(app, store_id: str, start) -> int:
     with app.app_context():
         start_utc = start.astimezone(UTC).replace(tzinfo=None)
-        return db.session.scalar(
-            select(SlotCapacity.booked).where(SlotCapacity.store_id == store_id, SlotCapacity.start_utc == start_utc)
-        ) or 0
+        return (
+            db.session.scalar(
+                select(SlotCapacity.booked).where(
+                    SlotCapacity.store_id == store_id, SlotCapacity.start_utc == start_utc
+                )
+            )
+            or 0
+        )
 
 
 # -- slots --------------------------------------------------------------------------------------------
@@ -61,7 +66,9 @@ def test_slots_follow_opening_hours_and_slot_length(app):
         assert starts[6].time().isoformat() == "12:30:00" and starts[7].time().isoformat() == "15:00:00"
         assert starts[-1].time().isoformat() == "19:00:00"
         assert slot_starts(milano, date(2031, 3, 2)) == []  # Sunday: closed
-        torino = db.session.get(Store, "torino-centro")  # 10:00-18:00, 45 minutes: 10 slots, the last 16:45-17:30
+        torino = db.session.get(
+            Store, "torino-centro"
+        )  # 10:00-18:00, 45 minutes: 10 slots, the last 16:45-17:30
         assert [s.strftime("%H:%M") for s in slot_starts(torino, tuesday)][-2:] == ["16:00", "16:45"]
 
 
@@ -81,7 +88,9 @@ def test_only_future_slots_within_the_horizon_are_bookable(app):
         roma = db.session.get(Store, "roma-monti")
         today = roma.today()
         for slot in day_slots(roma, today):
-            assert slot.bookable == (slot.start_utc >= datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1))
+            assert slot.bookable == (
+                slot.start_utc >= datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+            )
     start = bookable_slot(app, "roma-monti")
     for bad, error in (
         (start - timedelta(days=10), services.InvalidSlotError),  # in the past
@@ -108,8 +117,11 @@ def test_a_slot_takes_as_many_bookings_as_chairs(app):
     assert _booked_count(app, "milano-brera", start) == 2
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Booking)) == 2
-        slot = next(s for s in day_slots(db.session.get(Store, "milano-brera"), start.date())
-                    if s.start_local == start)
+        slot = next(
+            s
+            for s in day_slots(db.session.get(Store, "milano-brera"), start.date())
+            if s.start_local == start
+        )
         assert slot.free == 0 and not slot.available
 
 
@@ -152,7 +164,10 @@ def run_concurrent_bookings(app, store_id: str, attempts: int = 40) -> None:
     assert sorted(outcomes) == ["booked"] * 2 + ["full"] * (attempts - 2)
     assert _booked_count(app, store_id, start) == 2
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked")) == 2
+        assert (
+            db.session.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked"))
+            == 2
+        )
 
 
 def test_the_database_itself_refuses_more_bookings_than_chairs(app):
@@ -177,10 +192,15 @@ def test_booking_flow_confirmation_qr_and_calendar_file(app):
     client = app.test_client()
     register(client, "flow@example.com", name="Flo Customer")
     fav_ids = [
-        client.post("/profile/favourites", json={"frame_id": fid},
-                    headers={"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"',
-                                                       client.get("/").get_data(as_text=True)).group(1)}
-                    ).get_json()["id"]
+        client.post(
+            "/profile/favourites",
+            json={"frame_id": fid},
+            headers={
+                "X-CSRFToken": re.search(
+                    r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)
+                ).group(1)
+            },
+        ).get_json()["id"]
         for fid in ("milano-round", "falco-aviator")
     ]
     start = bookable_slot(app, "roma-monti")
@@ -190,8 +210,9 @@ def test_booking_flow_confirmation_qr_and_calendar_file(app):
     for fav_id in fav_ids:
         assert f'name="favourites" value="{fav_id}" checked' in picker
 
-    response = post_form(client, "/booking/store/roma-monti",
-                         {"start": start.isoformat(), "favourites": [str(fav_ids[1])]})
+    response = post_form(
+        client, "/booking/store/roma-monti", {"start": start.isoformat(), "favourites": [str(fav_ids[1])]}
+    )
     assert response.status_code == 302
     booking_url = response.headers["Location"]
     assert re.fullmatch(r"/booking/\d+", booking_url)
@@ -208,7 +229,9 @@ def test_booking_flow_confirmation_qr_and_calendar_file(app):
     qr = segno.make(checkin, error="m")
     assert qr.svg_inline(scale=5, dark="#111", light="#fff", border=2) in page
     matrix = np.array([[0 if dark else 255 for dark in row] for row in qr.matrix], dtype=np.uint8)
-    image = cv2.resize(np.pad(matrix, 4, constant_values=255), None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST)
+    image = cv2.resize(
+        np.pad(matrix, 4, constant_values=255), None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST
+    )
     decoded, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert decoded == checkin
     assert reference in page
@@ -244,7 +267,9 @@ def test_confirmation_is_sent_and_logged_in_the_customers_language(app):
     with app.app_context():
         (entry,) = db.session.scalars(select(Communication)).all()
         assert (entry.kind, entry.status, entry.channel) == ("booking_confirmed", "sent", "email")
-        assert entry.subject == message.subject and entry.body == message.body and entry.booking_id is not None
+        assert (
+            entry.subject == message.subject and entry.body == message.body and entry.booking_id is not None
+        )
 
 
 def test_full_slot_on_the_page_gives_a_clear_message(app):
@@ -289,7 +314,9 @@ def test_cancel_frees_the_chair(app):
     start = bookable_slot(app, "torino-centro")
     client = app.test_client()
     register(client, "cancel@example.com")
-    booking_url = post_form(client, "/booking/store/torino-centro", {"start": start.isoformat()}).headers["Location"]
+    booking_url = post_form(client, "/booking/store/torino-centro", {"start": start.isoformat()}).headers[
+        "Location"
+    ]
     assert _booked_count(app, "torino-centro", start) == 1
     response = post_form(client, f"{booking_url}/cancel")
     assert response.status_code == 302
@@ -307,7 +334,9 @@ def test_reschedule_moves_the_booking_and_both_counters(app):
     second = bookable_slot(app, "milano-brera", skip=1)
     client = app.test_client()
     register(client, "move@example.com")
-    booking_url = post_form(client, "/booking/store/milano-brera", {"start": first.isoformat()}).headers["Location"]
+    booking_url = post_form(client, "/booking/store/milano-brera", {"start": first.isoformat()}).headers[
+        "Location"
+    ]
     page = client.get(f"{booking_url}/reschedule?day={second.date().isoformat()}").get_data(as_text=True)
     assert "Move your fitting" in page and f'value="{second.isoformat()}"' in page
     response = post_form(client, f"{booking_url}/reschedule", {"start": second.isoformat()})
@@ -330,12 +359,15 @@ def test_booking_with_someone_elses_favourite_is_refused(app):
     other = app.test_client()
     register(other, "owner@example.com")
     token = re.search(r'name="csrf-token" content="([^"]+)"', other.get("/").get_data(as_text=True)).group(1)
-    foreign = other.post("/profile/favourites", json={"frame_id": "milano-round"},
-                         headers={"X-CSRFToken": token}).get_json()["id"]
+    foreign = other.post(
+        "/profile/favourites", json={"frame_id": "milano-round"}, headers={"X-CSRFToken": token}
+    ).get_json()["id"]
     client = app.test_client()
     register(client, "thief@example.com")
     start = bookable_slot(app, "roma-monti")
-    response = post_form(client, "/booking/store/roma-monti", {"start": start.isoformat(), "favourites": [str(foreign)]})
+    response = post_form(
+        client, "/booking/store/roma-monti", {"start": start.isoformat(), "favourites": [str(foreign)]}
+    )
     assert response.status_code == 400 and "do not exist" in response.get_data(as_text=True)
     assert _booked_count(app, "roma-monti", start) == 0
 
@@ -367,7 +399,9 @@ def test_send_reminders_command_once_and_only_with_consent(app):
     assert result.exit_code == 0, result.output
     assert "1 reminder(s) sent, 0 failed" in result.output
     reminder = app.extensions["tryon_sender"].outbox[-1]
-    assert reminder.to == "agreed@example.com" and reminder.subject.startswith("Promemoria: domani la tua prova")
+    assert reminder.to == "agreed@example.com" and reminder.subject.startswith(
+        "Promemoria: domani la tua prova"
+    )
     assert "http://localhost:5000/booking/" in reminder.body
     with app.app_context():
         logged = db.session.scalars(select(Communication).where(Communication.kind == "reminder")).all()
@@ -391,7 +425,7 @@ def test_reminder_function_skips_cancelled_fittings(app):
             assert send_reminders() == []
 
 
-# -- SMTP --------------------------------------------------------------------------------------------------------
+# -- SMTP ------------------------------------------------------------------------------------------------
 class _SMTPHandler(socketserver.StreamRequestHandler):
     """Just enough SMTP to receive one message per connection (no AUTH, no TLS)."""
 
@@ -438,8 +472,13 @@ def smtp_server():
 
 
 def test_smtp_sender_delivers_the_confirmation_with_the_calendar_file(tmp_path, smtp_server):
-    app = make_app(tmp_path, NOTIFY_BACKEND="smtp", MAIL_SERVER="127.0.0.1",
-                   MAIL_PORT=smtp_server.server_address[1], MAIL_FROM="Tryon <fittings@tryon.test>")
+    app = make_app(
+        tmp_path,
+        NOTIFY_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.server_address[1],
+        MAIL_FROM="Tryon <fittings@tryon.test>",
+    )
     client = app.test_client()
     register(client, "smtp@example.com")
     start = bookable_slot(app, "roma-monti")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from shared_data import shared_file
 from sqlalchemy import func, select
 
-from tests.conftest import shared_file
 from web.booking.services import book
 from web.extensions import db
 from web.models import Booking, Favourite, Measurement, SlotCapacity, User
@@ -59,14 +59,25 @@ def test_favourite_with_snapshot_is_stored_as_a_clean_jpeg(app, face_jpeg):
     image.save(tagged, "JPEG", exif=exif)
     assert b"SecretCam" in tagged.getvalue()
 
-    response = _save(client, frame_id="milano-round", size="47□21-145", colour="gold", lens="clear",
-                     snapshot=_data_url(tagged.getvalue()))
+    response = _save(
+        client,
+        frame_id="milano-round",
+        size="47□21-145",
+        colour="gold",
+        lens="clear",
+        snapshot=_data_url(tagged.getvalue()),
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["snapshot_stored"] is True and body["created"] is True
     assert body["favourites_url"] == "/profile/favourites"
     fav = body["favourite"]
-    assert (fav["frame_id"], fav["size"], fav["colour"], fav["lens"]) == ("milano-round", "47□21-145", "gold", "clear")
+    assert (fav["frame_id"], fav["size"], fav["colour"], fav["lens"]) == (
+        "milano-round",
+        "47□21-145",
+        "gold",
+        "clear",
+    )
     user_id = _user(app, "snap@example.com").id
     files = list((Path(app.instance_path) / "snapshots" / str(user_id)).glob("*.jpg"))
     assert len(files) == 1
@@ -117,8 +128,11 @@ def test_saving_the_same_configuration_twice_keeps_one_favourite(app):
     assert first.get_json()["id"] == again.get_json()["id"]
     from models3d.catalogue import load_catalogue
 
-    other_lens = next(lens.id for lens in load_catalogue().get("milano-round").lenses
-                      if lens.id != first.get_json()["favourite"]["lens"])
+    other_lens = next(
+        lens.id
+        for lens in load_catalogue().get("milano-round").lenses
+        if lens.id != first.get_json()["favourite"]["lens"]
+    )
     other = _save(client, frame_id="milano-round", colour="gold", lens=other_lens)
     assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
 
@@ -132,7 +146,11 @@ def test_saving_the_same_configuration_twice_keeps_one_favourite(app):
         ({"frame_id": "milano-round", "lens": "x-ray"}, 400, "has no lens 'x-ray'"),
         ({}, 400, "frame_id is required"),
         ({"frame_id": "milano-round", "snapshot": "data:image/jpeg;base64,@@@"}, 400, "not valid base64"),
-        ({"frame_id": "milano-round", "snapshot": _data_url(b"GIF89a not a jpeg")}, 400, "not a JPEG, PNG or WebP"),
+        (
+            {"frame_id": "milano-round", "snapshot": _data_url(b"GIF89a not a jpeg")},
+            400,
+            "not a JPEG, PNG or WebP",
+        ),
     ],
 )
 def test_bad_favourites_get_a_clear_error(app, payload, status, message):
@@ -156,22 +174,28 @@ def test_truncated_snapshot_is_refused(app, face_jpeg):
 def test_json_body_must_be_an_object(app):
     client = app.test_client()
     register(client, "arr@example.com")
-    response = client.post("/profile/favourites", data="[1, 2]", content_type="application/json",
-                           headers=csrf_headers(client))
+    response = client.post(
+        "/profile/favourites", data="[1, 2]", content_type="application/json", headers=csrf_headers(client)
+    )
     assert response.status_code == 400 and "JSON object" in response.get_json()["message"]
 
 
 def test_anonymous_save_gets_401_json(app):
     client = app.test_client()
-    response = client.post("/profile/favourites", json={"frame_id": "milano-round"}, headers=csrf_headers(client))
+    response = client.post(
+        "/profile/favourites", json={"frame_id": "milano-round"}, headers=csrf_headers(client)
+    )
     assert response.status_code == 401 and response.get_json()["error"] == "unauthorized"
 
 
 def test_form_post_from_a_page_redirects_to_the_favourites(app):
     client = app.test_client()
     register(client, "form@example.com")
-    response = client.post("/profile/favourites", data={"csrf_token": csrf_token(client), "frame_id": "luna-round"},
-                           headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"})
+    response = client.post(
+        "/profile/favourites",
+        data={"csrf_token": csrf_token(client), "frame_id": "luna-round"},
+        headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/profile/favourites"
     page = client.get("/profile/favourites").get_data(as_text=True)
     assert "Saved to your favourites." in page and "Luna" in page
@@ -214,8 +238,14 @@ def test_withdrawing_consent_deletes_snapshots_and_measurements(app, face_jpeg):
     register(client, "withdraw@example.com", consent_snapshots=True, consent_contact=True)
     fav_id = _save(client, frame_id="milano-round", snapshot=_data_url(face_jpeg)).get_json()["id"]
     path = _stored_path(app, fav_id)
-    assert client.post("/profile/measurements", json={"kind": "pd", "value_mm": 63.5, "method": "iris"},
-                       headers=csrf_headers(client)).status_code == 201
+    assert (
+        client.post(
+            "/profile/measurements",
+            json={"kind": "pd", "value_mm": 63.5, "method": "iris"},
+            headers=csrf_headers(client),
+        ).status_code
+        == 201
+    )
     response = post_form(client, "/profile/consent", {"contact": "y"})  # snapshots unticked
     assert response.status_code == 302
     assert not path.exists()
@@ -251,8 +281,12 @@ def test_measurements_need_consent_and_valid_values(app):
     ):
         response = client.post("/profile/measurements", json=bad, headers=csrf_headers(client))
         assert response.status_code == 400 and message in response.get_json()["message"], bad
-    nan = client.post("/profile/measurements", data='{"kind": "pd", "value_mm": NaN}',
-                      content_type="application/json", headers=csrf_headers(client))
+    nan = client.post(
+        "/profile/measurements",
+        data='{"kind": "pd", "value_mm": NaN}',
+        content_type="application/json",
+        headers=csrf_headers(client),
+    )
     assert nan.status_code == 400
 
 
@@ -271,10 +305,15 @@ def test_export_zip_holds_all_the_data_and_snapshots(app, face_jpeg):
     client = app.test_client()
     register(client, "exp@example.com", name="Export Me", consent_snapshots=True, consent_contact=True)
     fav_id = _save(client, frame_id="milano-round", snapshot=_data_url(face_jpeg)).get_json()["id"]
-    client.post("/profile/measurements", json={"kind": "face_width", "value_mm": 141.0, "method": "mesh"},
-                headers=csrf_headers(client))
+    client.post(
+        "/profile/measurements",
+        json={"kind": "face_width", "value_mm": 141.0, "method": "mesh"},
+        headers=csrf_headers(client),
+    )
     start = bookable_slot(app, "roma-monti")
-    booked = post_form(client, "/booking/store/roma-monti", {"start": start.isoformat(), "favourites": [str(fav_id)]})
+    booked = post_form(
+        client, "/booking/store/roma-monti", {"start": start.isoformat(), "favourites": [str(fav_id)]}
+    )
     assert booked.status_code == 302
 
     response = client.get("/profile/export")
@@ -287,8 +326,10 @@ def test_export_zip_holds_all_the_data_and_snapshots(app, face_jpeg):
     assert data["consent"]["snapshots"] is True and data["consent"]["contact"] is True
     assert [f["frame_id"] for f in data["favourites"]] == ["milano-round"]
     assert data["favourites"][0]["snapshot_file"] == f"snapshots/favourite-{fav_id}.jpg"
-    assert archive.read(f"snapshots/favourite-{fav_id}.jpg") == client.get(
-        f"/profile/favourites/{fav_id}/snapshot").data
+    assert (
+        archive.read(f"snapshots/favourite-{fav_id}.jpg")
+        == client.get(f"/profile/favourites/{fav_id}/snapshot").data
+    )
     assert data["bookings"][0]["store"]["id"] == "roma-monti"
     assert data["bookings"][0]["favourite_ids"] == [fav_id]
     assert data["bookings"][0]["start_local"] == start.isoformat()
@@ -305,7 +346,6 @@ def test_delete_account_needs_the_password_and_removes_everything(app, face_jpeg
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "gone@example.com"))
         book(user, "milano-brera", start, [fav_id])
-        user_id = user.id
 
     wrong = post_form(client, "/profile/delete", {"password": "not my password", "confirm": "y"})
     assert wrong.status_code == 400 and "Wrong password" in wrong.get_data(as_text=True)

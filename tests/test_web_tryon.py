@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -78,7 +79,12 @@ def test_page_embeds_the_look_and_the_catalogue(app) -> None:
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     cfg = _config(html)
-    assert cfg["look"] == {"frame": "pilota-aviator", "size": "58□14-135", "colour": "silver", "lens": "green"}
+    assert cfg["look"] == {
+        "frame": "pilota-aviator",
+        "size": "58□14-135",
+        "colour": "silver",
+        "lens": "green",
+    }
     assert cfg["mode"] == "camera"
     assert cfg["urls"]["ws"] == "/tryon/ws" and cfg["urls"]["api"] == "/api/tryon"
     assert cfg["urls"]["favourites"] == "/profile/favourites"
@@ -93,7 +99,9 @@ def test_page_modes_defaults_and_errors(app) -> None:
     client = app.test_client()
     cfg = _config(client.get("/tryon/").get_data(as_text=True))
     assert cfg["look"]["frame"] == "milano-round"  # the first frame of the catalogue
-    assert _config(client.get("/tryon/?frame=luna-round&mode=photo").get_data(as_text=True))["mode"] == "photo"
+    assert (
+        _config(client.get("/tryon/?frame=luna-round&mode=photo").get_data(as_text=True))["mode"] == "photo"
+    )
     r = client.get("/tryon/?frame=luna-round&colour=tartan")
     assert r.status_code == 200 and "not available for this frame" in r.get_data(as_text=True)
     assert _config(r.get_data(as_text=True))["look"]["colour"] != "tartan"
@@ -213,7 +221,7 @@ def test_timestamps_strictly_increase(session) -> None:
     assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False))
 
 
-# -- over a real WebSocket -------------------------------------------------------------------------------------
+# -- over a real WebSocket ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -231,10 +239,8 @@ def server(app):
 def _close(ws) -> None:
     from simple_websocket import ConnectionClosed
 
-    try:
+    with contextlib.suppress(ConnectionClosed):  # the server may have closed it first
         ws.close()
-    except ConnectionClosed:  # the server closed it first
-        pass
 
 
 def _receive_json(ws) -> dict:
@@ -269,6 +275,24 @@ def test_websocket_round_trip(server, webcam_jpegs: list[bytes], app) -> None:
     finally:
         _close(ws)
     # the pipeline is closed and the slot given back when the socket closes
+    for _ in range(100):
+        if app.extensions["tryon_pipelines"].live.active == 0:
+            break
+        threading.Event().wait(0.05)
+    assert app.extensions["tryon_pipelines"].live.active == 0
+
+
+def test_websocket_messages_are_size_limited(server, app) -> None:
+    from simple_websocket import Client, ConnectionClosed
+
+    from web.tryon_live.session import LIVE_LIMITS
+
+    assert app.config["SOCK_SERVER_OPTIONS"]["max_message_size"] == LIVE_LIMITS.max_bytes + 1024
+    ws = Client.connect(f"{server}/tryon/ws?frame=milano-round")
+    assert _receive_json(ws)["type"] == "ready"
+    ws.send(b"\xff\xd8\xff" + bytes(LIVE_LIMITS.max_bytes + 4096))
+    with pytest.raises(ConnectionClosed):  # the server drops the connection instead of buffering more
+        ws.receive(timeout=30)
     for _ in range(100):
         if app.extensions["tryon_pipelines"].live.active == 0:
             break

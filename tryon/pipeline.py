@@ -22,7 +22,7 @@ from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting, estimate_lighting
 from tryon.placement import FacePlacement, eye_fit
 from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
-from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project
+from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project, resolve_msaa
 from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,9 @@ class TryOnPipeline:
         try:
             face = load_canonical_face(str(self.tracker.model_path))
             self.renderer = GlassesRenderer(head_occluder(face), self.options.render)
+            self.renderer.msaa_samples = resolve_msaa(
+                self.options.render.msaa_samples, still=self.options.running_mode == "image"
+            )
             self.renderer.set_glasses(glasses)
         except BaseException:
             self.tracker.close()

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -47,6 +48,7 @@ MEDIAPIPE_VERTICAL_FOV_DEG = 63.0
 Z_NEAR_CM = 1.0
 Z_FAR_CM = 1000.0
 TILE_QUANTUM = 32
+LIVE_FRAGMENT_SHADER = Path(__file__).with_name("shaders") / "tryon_mesh.frag"
 TILE_PADDING = 4
 EGL_PACKAGES = "libegl1 libgl1 libegl-mesa0"
 
@@ -130,7 +132,23 @@ def _make_tile_renderer_class() -> type:
 
     pr_renderer.glBlendFunc = blend_premultiplied
 
+    from pyrender.shader_program import ShaderProgramCache
+
+    class LiveShaderCache(ShaderProgramCache):
+        """pyrender's shader cache, with the light live-view fragment shader unless ``full_pbr``."""
+
+        full_pbr = False
+
+        def get_program(self, vertex_shader: str, fragment_shader: str, geometry_shader=None, defines=None):  # noqa: ANN001, ANN201
+            if fragment_shader == "mesh.frag" and not self.full_pbr:
+                fragment_shader = str(LIVE_FRAGMENT_SHADER)
+            return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
+
     class TileRenderer(pyrender.Renderer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._program_cache = LiveShaderCache()
+
         def _sorted_mesh_nodes(self, scene: Any) -> list:
             occluders, solid, transparent = [], [], []
             for node in scene.mesh_nodes:
@@ -161,13 +179,16 @@ def _make_tile_renderer_class() -> type:
 
         # Framebuffers: grow-only, so tiles of changing size never reallocate them; the tile is
         # drawn into the bottom-left corner (viewport + scissor) and only that corner is read back.
-        msaa_samples = 4
+        msaa_samples = 4  # set per render by the caller
+        _fb_samples = -1
 
         def _configure_main_framebuffer(self) -> None:
             width, height = self.viewport_width, self.viewport_height
             cap_w, cap_h = self._main_fb_dims
-            if self._main_fb is not None and cap_w >= width and cap_h >= height:
+            same_samples = self._fb_samples == self.msaa_samples
+            if self._main_fb is not None and same_samples and cap_w >= width and cap_h >= height:
                 return
+            self._fb_samples = self.msaa_samples
             cap_w = -(-max(width, cap_w or 0) // 64) * 64
             cap_h = -(-max(height, cap_h or 0) // 64) * 64
             self._delete_main_framebuffer()
@@ -259,8 +280,6 @@ class GLWorker:
 
             self.offscreen = pyrender.OffscreenRenderer(64, 64)
             self.offscreen._renderer = _make_tile_renderer_class()(64, 64)
-            # Anti-aliasing samples for the whole process (4 like pyrender; 0 or 1 turns it off).
-            self.offscreen._renderer.msaa_samples = int(os.environ.get("TRYON_MSAA_SAMPLES", "4"))
             self.offscreen._platform.make_current()
             self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
             self.gl_version = (GL.glGetString(GL.GL_VERSION) or b"").decode(errors="replace")
@@ -291,14 +310,28 @@ class GLWorker:
         """Run ``fn`` on the GL thread and wait for its result."""
         return self.submit(fn).result()
 
-    def render(self, scene: Any, width: int, height: int) -> np.ndarray:
-        """(GL thread only) render ``scene`` into a ``width`` x ``height`` RGBA array."""
+    def render(self, scene: Any, width: int, height: int, msaa_samples: int = 4) -> np.ndarray:
+        """(GL thread only) render ``scene`` into a ``width`` x ``height`` RGBA array.
+
+        msaa_samples : multisample anti-aliasing (0 or 1: none); changing it reallocates framebuffers
+        """
         from pyrender.constants import RenderFlags
 
+        self.offscreen._renderer.msaa_samples = int(msaa_samples)
         self.offscreen.viewport_width = width
         self.offscreen.viewport_height = height
         rgba, _ = self.offscreen.render(scene, flags=RenderFlags.RGBA)
         return rgba
+
+
+def resolve_msaa(requested: int | None, *, still: bool) -> int:
+    """The anti-aliasing sample count: the request, else ``$TRYON_MSAA_SAMPLES``, else 4 (still) / 0."""
+    if requested is not None:
+        return int(requested)
+    env = os.environ.get("TRYON_MSAA_SAMPLES")
+    if env:
+        return int(env)
+    return 4 if still else 0
 
 
 def _explain_start_failure(backend: Backend, exc: BaseException) -> RenderError:
@@ -403,6 +436,43 @@ def _primitive(mesh: trimesh.Trimesh, material: Any, *, scale: float, uv_from_he
     )
 
 
+def _concatenate(meshes: list[trimesh.Trimesh]) -> trimesh.Trimesh:
+    """One mesh from several, keeping each part's own smooth vertex normals."""
+    if len(meshes) == 1:
+        return meshes[0]
+    vertices, faces, normals, offset = [], [], [], 0
+    for m in meshes:
+        vertices.append(np.asarray(m.vertices))
+        faces.append(np.asarray(m.faces) + offset)
+        normals.append(np.asarray(m.vertex_normals))
+        offset += len(m.vertices)
+    return trimesh.Trimesh(
+        np.vstack(vertices), np.vstack(faces), vertex_normals=np.vstack(normals), process=False
+    )
+
+
+def _material_groups(
+    model: GlassesModel, frame_material: Any, lens_material: Any
+) -> list[tuple[str, list[trimesh.Trimesh], Any, bool]]:
+    """Parts grouped by the material they are drawn with: ``(name, meshes, material, is_lens)``."""
+    groups: dict[object, tuple[str, list[trimesh.Trimesh], Any, bool]] = {}
+    for part in model.parts:
+        if part.role == "lens":
+            key: object = "lens"
+            entry = groups.setdefault(key, ("lenses", [], lens_material, True))
+        elif part.material is None:
+            key = "frame"
+            entry = groups.setdefault(key, ("frame", [], frame_material, False))
+        else:
+            key = part.material
+            entry = groups.setdefault(key, (part.name, [], None, False))
+            if entry[2] is None:
+                entry = (entry[0], entry[1], _frame_pbr(part.material), False)
+                groups[key] = entry
+        entry[1].append(part.mesh)
+    return list(groups.values())
+
+
 # --------------------------------------------------------------------------------------------------
 # The glasses renderer
 
@@ -414,11 +484,14 @@ class RenderOptions:
     backend : "egl" (headless, default), "osmesa", or "window" (pyglet, needs a display)
     occlusion : draw the head as a depth-only occluder (temples vanish behind the head)
     region_only : render only the tile the glasses cover (False renders the whole frame: slower)
+    msaa_samples : multisample anti-aliasing; None picks ``$TRYON_MSAA_SAMPLES`` or else 4 for stills
+        and 0 for video, where on a software rasteriser 4x MSAA triples the render time
     """
 
     backend: Backend | None = None
     occlusion: bool = True
     region_only: bool = True
+    msaa_samples: int | None = None
 
 
 class GlassesRenderer:
@@ -430,6 +503,7 @@ class GlassesRenderer:
     def __init__(self, occluder: trimesh.Trimesh, options: RenderOptions | None = None) -> None:
         self.options = options or RenderOptions()
         self.worker = gl_worker(self.options.backend)
+        self.msaa_samples = resolve_msaa(self.options.msaa_samples, still=True)
         self._model: GlassesModel | None = None
         self._bounds_cm = np.zeros((8, 4))
         self.worker.call(lambda: self._build_scene(occluder))
@@ -463,13 +537,13 @@ class GlassesRenderer:
         self._glasses_nodes = []
         _frame_pbr(model.frame_material, self._frame_material)
         _lens_pbr(model.lens_material, self._lens_material)
-        for part in model.parts:
-            if part.role == "lens":
-                prim = _primitive(part.mesh, self._lens_material, scale=0.1, uv_from_height=True)
-            else:
-                material = _frame_pbr(part.material) if part.material is not None else self._frame_material
-                prim = _primitive(part.mesh, material, scale=0.1)
-            node = self.scene.add(pyrender.Mesh([prim], name=part.name), name=part.name, pose=np.eye(4))
+        # One draw per material: every uniform pyrender sets costs a Python round trip, so parts that
+        # share a material are merged into one mesh (a catalogue frame draws in 2 calls, not 9).
+        for name, meshes, material, is_lens in _material_groups(
+            model, self._frame_material, self._lens_material
+        ):
+            prim = _primitive(_concatenate(meshes), material, scale=0.1, uv_from_height=is_lens)
+            node = self.scene.add(pyrender.Mesh([prim], name=name), name=name, pose=np.eye(4))
             self._glasses_nodes.append(node)
 
     # -- public API ------------------------------------------------------------------------------------
@@ -571,7 +645,7 @@ class GlassesRenderer:
         self.light.color = np.asarray(light.key_color, dtype=np.float64)
         self.light.intensity = float(light.key_intensity)
         self.scene.set_pose(self.light_node, light.key_pose())
-        rgba = self.worker.render(self.scene, w, h)
+        rgba = self.worker.render(self.scene, w, h, self.msaa_samples)
         return Overlay(rgba=rgba, x=x, y=y)
 
 
@@ -609,14 +683,10 @@ def studio_render(
         scene = pyrender.Scene(bg_color=np.zeros(4), ambient_light=np.full(3, 0.35))
         frame_mat = _frame_pbr(model.frame_material)
         lens_mat = _lens_pbr(model.lens_material)
-        for part in model.parts:
-            if part.role == "lens":
-                prim = _primitive(part.mesh, lens_mat, scale=1.0, uv_from_height=True)
-            else:
-                prim = _primitive(
-                    part.mesh, _frame_pbr(part.material) if part.material else frame_mat, scale=1.0
-                )
-            scene.add(pyrender.Mesh([prim]))
+        for _, meshes, material, is_lens in _material_groups(model, frame_mat, lens_mat):
+            scene.add(
+                pyrender.Mesh([_primitive(_concatenate(meshes), material, scale=1.0, uv_from_height=is_lens)])
+            )
         lo, hi = model.bounds
         centre = (lo + hi) / 2
         radius = float(np.linalg.norm(hi - lo)) / 2
@@ -637,7 +707,12 @@ def studio_render(
             pyrender.DirectionalLight(color=np.ones(3), intensity=1.5),
             pose=_look_at(centre + [radius, radius, -radius], centre, np.array([0.0, 1.0, 0.0])),
         )
-        rgba = worker.render(scene, width, height)
+        shaders = worker.offscreen._renderer._program_cache
+        shaders.full_pbr = True  # thumbnails: pyrender's full Cook-Torrance shader
+        try:
+            rgba = worker.render(scene, width, height)
+        finally:
+            shaders.full_pbr = False
         # Free this scene's GL buffers now (the renderer keeps them until it sees another scene).
         worker.offscreen._renderer._update_context(pyrender.Scene(), 0)
         return rgba

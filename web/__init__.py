@@ -36,8 +36,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Flask's default ``instance/`` beside the package).
     """
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("TRYON_INSTANCE_PATH")
-    app = Flask(__name__, instance_path=instance_path and os.path.abspath(instance_path),
-                instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_path=instance_path and os.path.abspath(instance_path),
+        instance_relative_config=True,
+    )
     app.config.from_object(DefaultConfig)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -72,9 +75,9 @@ def _finish_config(app: Flask) -> None:
     if not url:
         url = default_database_url(app.instance_path)
     if url.startswith("postgres://"):  # Heroku-style URLs; SQLAlchemy wants a driver name
-        url = "postgresql+psycopg://" + url[len("postgres://"):]
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
     elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     config["SQLALCHEMY_DATABASE_URI"] = url
     from .database import engine_options
 

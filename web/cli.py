@@ -20,13 +20,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the web front end with the development server. Without configuration it uses "
         "a SQLite database in the instance folder and the demo catalogue.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; "
-                        "0.0.0.0 for every interface)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
-    parser.add_argument("--debug", action="store_true", help="Flask debug mode: reloader and debugger "
-                        "(never on a public address)")
-    parser.add_argument("--demo", action="store_true", help="demo mode: also create the demo staff account "
-                        "(see docs/web.md)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="Flask debug mode: reloader and debugger (never on a public address)",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="demo mode: also create the demo staff account (see docs/web.md)"
+    )
     parser.set_defaults(func=serve)
 
 
@@ -43,8 +50,10 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app()
     print(f"tryon web: http://{args.host}:{args.port}/  (database: {_safe_url(app)})", flush=True)
     if app.config["DEMO"]:
-        print(f"demo staff account: {app.config['DEMO_STAFF_EMAIL']} / {app.config['DEMO_STAFF_PASSWORD']}",
-              flush=True)
+        print(
+            f"demo staff account: {app.config['DEMO_STAFF_EMAIL']} / {app.config['DEMO_STAFF_PASSWORD']}",
+            flush=True,
+        )
     app.run(host=args.host, port=args.port, debug=args.debug, threaded=True, use_reloader=args.debug)
     return 0
 

@@ -32,8 +32,9 @@ def create_staff(email: str, name: str | None, password: str | None) -> None:
     if password is not None and len(password) < minimum:
         raise click.BadParameter(f"use at least {minimum} characters", param_hint="--password")
     if user is None:
-        user = User(email=email, name=name or email.split("@")[0], role="staff",
-                    password_hash=hash_password(password))
+        user = User(
+            email=email, name=name or email.split("@")[0], role="staff", password_hash=hash_password(password)
+        )
         db.session.add(user)
         action = "created"
     else:
@@ -70,4 +71,3 @@ def send_reminders_command(day: str | None) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_staff)
     app.cli.add_command(send_reminders_command)
-

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, current_app, jsonify, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .security import wants_json
 
@@ -34,11 +35,9 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def error_response(code: int, message: str | None = None, *, error: str | None = None) -> Any:
     """A response for status ``code``: JSON or an HTML page, as the client prefers."""
-    from flask import current_app
-
     title, default_message = _messages().get(code, (_("Error"), _("An error occurred.")))
-    limit_mb = max(1, int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
-    text = (message or default_message).replace("{limit}", str(limit_mb))
+    limit_mb = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
+    text = (message or default_message).replace("{limit}", f"{limit_mb:.3g}")
     if wants_json():
         response = jsonify(error=error or _error_name(code), message=text)
         response.status_code = code
@@ -47,12 +46,8 @@ def error_response(code: int, message: str | None = None, *, error: str | None =
 
 
 def _error_name(code: int) -> str:
-    try:
-        from werkzeug.http import HTTP_STATUS_CODES
-
-        return HTTP_STATUS_CODES.get(code, "error").lower().replace(" ", "_")
-    except Exception:  # pragma: no cover
-        return "error"
+    """``404`` -> ``"not_found"`` (the JSON error code)."""
+    return HTTP_STATUS_CODES.get(code, "error").lower().replace(" ", "_")
 
 
 def init_app(app: Flask) -> None:
@@ -60,8 +55,10 @@ def init_app(app: Flask) -> None:
     def _csrf(exc: CSRFError) -> Any:
         return error_response(
             400,
-            _("Your session expired or the form is invalid (%(reason)s). Reload the page and try again.",
-              reason=exc.description),
+            _(
+                "Your session expired or the form is invalid (%(reason)s). Reload the page and try again.",
+                reason=exc.description,
+            ),
             error="csrf",
         )
 

@@ -125,9 +125,7 @@ class Favourite(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="favourites")
-    bookings: Mapped[list[Booking]] = relationship(
-        secondary=booking_favourites, back_populates="favourites"
-    )
+    bookings: Mapped[list[Booking]] = relationship(secondary=booking_favourites, back_populates="favourites")
 
     def configuration(self) -> dict[str, Any]:
         return {

@@ -103,7 +103,9 @@ class SMTPSender:
         email.set_content(message.body)
         for attachment in message.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
-            email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+            email.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         return email
 
     def send(self, message: Message) -> None:

@@ -62,7 +62,9 @@ def csrf_headers(client: FlaskClient) -> dict[str, str]:
     return {"X-CSRFToken": csrf_token(client)}
 
 
-def post_form(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> TestResponse:
+def post_form(
+    client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any
+) -> TestResponse:
     """POST a form with the session's CSRF token added."""
     payload = dict(data or {})
     payload.setdefault("csrf_token", csrf_token(client))
@@ -104,16 +106,28 @@ def logout(client: FlaskClient) -> TestResponse:
     return post_form(client, "/auth/logout")
 
 
-def create_user(app: Flask, email: str, password: str = DEFAULT_PASSWORD, *, role: str = "customer",
-                name: str | None = None, **fields: Any) -> int:
+def create_user(
+    app: Flask,
+    email: str,
+    password: str = DEFAULT_PASSWORD,
+    *,
+    role: str = "customer",
+    name: str | None = None,
+    **fields: Any,
+) -> int:
     """Insert a user directly; returns its id."""
     from .auth.passwords import hash_password
     from .extensions import db
     from .models import User
 
     with app.app_context():
-        user = User(email=email.lower(), name=name or email.split("@")[0].title(), role=role,
-                    password_hash=hash_password(password), **fields)
+        user = User(
+            email=email.lower(),
+            name=name or email.split("@")[0].title(),
+            role=role,
+            password_hash=hash_password(password),
+            **fields,
+        )
         db.session.add(user)
         db.session.commit()
         return user.id

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from web.api import bp
 from web.catalogue import filters
 from web.catalogue.access import frame_json, get_catalogue
+from web.extensions import limiter
 from web.imaging import MAX_PIXELS, MAX_SIDE, ImageError, ImageLimits, decode_image, encode_jpeg
 from web.tryon_live.looks import LookError, resolve_look
 from web.tryon_live.pipelines import PoolBusyError, pipelines
@@ -39,6 +40,11 @@ def _too_large(exc: RequestEntityTooLarge) -> Any:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Any:
     return api_error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+
+
+def _tryon_rate_limit() -> str:
+    """Photo try-ons per client address (``TRYON_API_RATE_LIMIT``): each costs a pipeline run."""
+    return str(current_app.config.get("TRYON_API_RATE_LIMIT", "60 per minute;600 per hour"))
 
 
 def _max_bytes() -> int:
@@ -98,6 +104,7 @@ def _upload() -> tuple[bytes, dict[str, str]] | Any:
 
 
 @bp.post("/tryon")
+@limiter.limit(_tryon_rate_limit)
 def tryon():
     """Put a frame on the face in a photo.
 

@@ -59,13 +59,13 @@ class RegisterForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(min=2, max=120)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), _email])
     phone = TelField(_l("Phone (optional)"), validators=[Optional(), Length(max=40), _phone])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024), _password_strength])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=1024), _password_strength]
+    )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
-    consent_snapshots = BooleanField(
-        _l("Keep my try-on snapshots and face measurements in my profile")
-    )
+    consent_snapshots = BooleanField(_l("Keep my try-on snapshots and face measurements in my profile"))
     consent_contact = BooleanField(_l("E-mail me reminders about my fittings and occasional news"))

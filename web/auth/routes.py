@@ -67,14 +67,18 @@ def register() -> Any:
                 role="customer",
                 locale=form.locale.data if form.locale.data in ("en", "it") else "en",
             )
-            user.set_consent(snapshots=bool(form.consent_snapshots.data), contact=bool(form.consent_contact.data))
+            user.set_consent(
+                snapshots=bool(form.consent_snapshots.data), contact=bool(form.consent_contact.data)
+            )
             db.session.add(user)
             db.session.commit()
             session["lang"] = user.locale
             _login(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("profile.index")))
-    return render_template("auth/register.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+    return render_template(
+        "auth/register.html", form=form
+    ), 200 if request.method == "GET" or not form.errors else 400
 
 
 @bp.route("/login", methods=["GET", "POST"])

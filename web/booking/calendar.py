@@ -48,8 +48,9 @@ def booking_ics(booking: Booking, booking_url: str | None = None) -> bytes:
     event.add("description", "\n".join(description))
     event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
     cal.add_component(event)
-    cal.add_missing_timezones(first_date=(start - timedelta(days=400)).date(),
-                              last_date=(start + timedelta(days=400)).date())
+    cal.add_missing_timezones(
+        first_date=(start - timedelta(days=400)).date(), last_date=(start + timedelta(days=400)).date()
+    )
     return cal.to_ical()
 
 

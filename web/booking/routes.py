@@ -78,10 +78,14 @@ def _group(slots: list[Slot]) -> list[tuple[str, list[Slot]]]:
 
 
 def _favourite_cards(favourites: list[Favourite]) -> list[dict[str, Any]]:
-    return [{"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)} for f in favourites]
+    return [
+        {"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)} for f in favourites
+    ]
 
 
-def _picker(store: Store, *, booking: Booking | None = None, status: int = 200, day: date | None = None) -> Any:
+def _picker(
+    store: Store, *, booking: Booking | None = None, status: int = 200, day: date | None = None
+) -> Any:
     days = bookable_days(store)
     if day is None or day not in days:
         day = _pick_day(store, days)
@@ -202,7 +206,9 @@ def reschedule(booking_id: int) -> Any:
     except services.BookingError as exc:
         flash(_error_message(exc), "error")
         status = 409 if isinstance(exc, services.SlotFullError) else 400
-        return _picker(booking.store, booking=booking, status=status, day=start.astimezone(booking.store.tz).date())
+        return _picker(
+            booking.store, booking=booking, status=status, day=start.astimezone(booking.store.tz).date()
+        )
     notify_booking(booking, "booking_rescheduled")
     flash(_("Your fitting has been moved."), "success")
     return redirect(url_for("booking.detail", booking_id=booking.id))

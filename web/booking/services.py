@@ -57,8 +57,10 @@ def _insert_slot_row(store: Store, start_utc: datetime) -> None:
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(SlotCapacity).values(**values).on_conflict_do_nothing(
-            index_elements=["store_id", "start_utc"]
+        stmt = (
+            insert(SlotCapacity)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["store_id", "start_utc"])
         )
         db.session.execute(stmt)
         return

@@ -15,7 +15,7 @@ from web.catalogue.access import get_catalogue, local_name, thumbnail_path
 log = logging.getLogger(__name__)
 
 #: Shown for a frame whose thumbnail has not been rendered yet (``tryon frames thumbnails``).
-PLACEHOLDER = Path(__file__).resolve().parents[1] / "static" / "tryon" / "placeholder-frame.svg"
+PLACEHOLDER = Path(__file__).resolve().parents[1] / "static" / "tryon" / "placeholder-frame.png"
 
 
 @bp.app_template_global()
@@ -120,7 +120,7 @@ def thumbnail(frame_id: str):
         abort(404)
     path = thumbnail_path(frame_id)
     if path is None:
-        response = send_file(PLACEHOLDER, mimetype="image/svg+xml", max_age=60)
+        response = send_file(PLACEHOLDER, mimetype="image/png", max_age=60)
     else:
         response = send_file(path, mimetype="image/png", max_age=3600, conditional=True)
     return response

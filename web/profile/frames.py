@@ -46,7 +46,9 @@ def resolve(frame_id: str, size: str | None, colour: str | None, lens: str | Non
     try:
         size_entry = frame.size(size or None)
     except KeyError as exc:
-        raise ConfigurationError(_("Frame %(id)s has no size %(value)s.", id=frame_id, value=repr(size))) from exc
+        raise ConfigurationError(
+            _("Frame %(id)s has no size %(value)s.", id=frame_id, value=repr(size))
+        ) from exc
     try:
         colour_entry = frame.colour(colour or None)
     except KeyError as exc:
@@ -56,7 +58,9 @@ def resolve(frame_id: str, size: str | None, colour: str | None, lens: str | Non
     try:
         lens_entry = frame.lens(lens or None)
     except KeyError as exc:
-        raise ConfigurationError(_("Frame %(id)s has no lens %(value)s.", id=frame_id, value=repr(lens))) from exc
+        raise ConfigurationError(
+            _("Frame %(id)s has no lens %(value)s.", id=frame_id, value=repr(lens))
+        ) from exc
     return Configuration(frame.id, size_entry.label, colour_entry.id, lens_entry.id)
 
 
@@ -66,7 +70,9 @@ def _local(option: Any) -> str:
     return option.name
 
 
-def describe(frame_id: str, size_label: str | None, colour_id: str | None, lens_id: str | None) -> dict[str, Any]:
+def describe(
+    frame_id: str, size_label: str | None, colour_id: str | None, lens_id: str | None
+) -> dict[str, Any]:
     """Display data of a configuration; tolerant of entries that have left the catalogue since."""
     info: dict[str, Any] = {
         "frame_id": frame_id,
@@ -90,8 +96,14 @@ def describe(frame_id: str, size_label: str | None, colour_id: str | None, lens_
     except Exception:  # a broken catalogue file must not take the profile down
         log.exception("catalogue unavailable")
         return info
-    info.update(name=frame.name, brand=frame.brand, price=frame.price, currency=frame.currency,
-                shape=frame.shape, available=True)
+    info.update(
+        name=frame.name,
+        brand=frame.brand,
+        price=frame.price,
+        currency=frame.currency,
+        shape=frame.shape,
+        available=True,
+    )
     for getter, key in ((frame.size, "size"), (frame.colour, "colour"), (frame.lens, "lens")):
         wanted = info[key]
         try:

@@ -41,7 +41,9 @@ def own_favourite(favourite_id: int) -> Favourite:
 
 
 def _cards(favourites: list[Favourite]) -> list[dict[str, Any]]:
-    return [{"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)} for f in favourites]
+    return [
+        {"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)} for f in favourites
+    ]
 
 
 def _json_error(status: int, error: str, message: str) -> Any:
@@ -120,8 +122,9 @@ def consent() -> Any:
 @bp.get("/favourites")
 @login_required
 def favourites() -> Any:
-    return render_template("profile/favourites.html", cards=_cards(list(current_user.favourites)),
-                           max_compare=MAX_COMPARE)
+    return render_template(
+        "profile/favourites.html", cards=_cards(list(current_user.favourites)), max_compare=MAX_COMPARE
+    )
 
 
 def _favourite_input() -> tuple[dict[str, Any], bytes | None]:
@@ -194,8 +197,13 @@ def add_favourite() -> Any:
         if stored:
             fav.snapshot_path = snapshots.store(user.id, jpeg)
     else:
-        fav = Favourite(user_id=user.id, frame_id=config.frame_id, size_label=config.size_label,
-                        colour_id=config.colour_id, lens_id=config.lens_id)
+        fav = Favourite(
+            user_id=user.id,
+            frame_id=config.frame_id,
+            size_label=config.size_label,
+            colour_id=config.colour_id,
+            lens_id=config.lens_id,
+        )
         if stored:
             fav.snapshot_path = snapshots.store(user.id, jpeg)
         db.session.add(fav)
@@ -285,7 +293,8 @@ def add_measurement() -> Any:
     only with the customer's consent to keep face data."""
     if not current_user.consent_snapshots:
         return _json_error(
-            403, "consent_required",
+            403,
+            "consent_required",
             _("Allow storing snapshots and measurements in your profile's privacy settings first."),
         )
     data = request.get_json(silent=True)
@@ -293,8 +302,11 @@ def add_measurement() -> Any:
         return _json_error(400, "invalid_measurement", _("The request body must be a JSON object."))
     kind = data.get("kind")
     if kind not in MEASUREMENT_KINDS:
-        return _json_error(400, "invalid_measurement",
-                           _("kind must be one of: %(kinds)s.", kinds=", ".join(MEASUREMENT_KINDS)))
+        return _json_error(
+            400,
+            "invalid_measurement",
+            _("kind must be one of: %(kinds)s.", kinds=", ".join(MEASUREMENT_KINDS)),
+        )
     method = data.get("method") or "unspecified"
     if not isinstance(method, str) or len(method) > 64:
         return _json_error(400, "invalid_measurement", _("method must be a text of at most 64 characters."))
@@ -306,8 +318,14 @@ def add_measurement() -> Any:
     measurement = Measurement(user_id=current_user.id, kind=kind, value_mm=value, ci95_mm=ci95, method=method)
     db.session.add(measurement)
     db.session.commit()
-    return jsonify(id=measurement.id, kind=kind, value_mm=value, ci95_mm=ci95, method=method,
-                   created_at=measurement.created_at.isoformat() + "Z"), 201
+    return jsonify(
+        id=measurement.id,
+        kind=kind,
+        value_mm=value,
+        ci95_mm=ci95,
+        method=method,
+        created_at=measurement.created_at.isoformat() + "Z",
+    ), 201
 
 
 @bp.post("/measurements/<int:measurement_id>/delete")
@@ -337,8 +355,11 @@ def export() -> Response:
                 jpeg = snapshots.read(fav.snapshot_path)
                 if jpeg is not None:
                     archive.writestr(f"snapshots/favourite-{fav.id}.jpg", jpeg)
-        archive.writestr("README.txt", _("Your data at tryon, exported on %(date)s (UTC).",
-                                         date=utcnow().strftime("%Y-%m-%d %H:%M")) + "\n")
+        archive.writestr(
+            "README.txt",
+            _("Your data at tryon, exported on %(date)s (UTC).", date=utcnow().strftime("%Y-%m-%d %H:%M"))
+            + "\n",
+        )
     stamp = utcnow().strftime("%Y%m%d")
     return Response(
         buffer.getvalue(),

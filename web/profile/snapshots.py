@@ -69,7 +69,9 @@ def to_clean_jpeg(data: bytes) -> bytes:
 
     limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 12 * 1024 * 1024)
     try:
-        bgr = decode_image(data, ImageLimits(max_bytes=limit, max_pixels=int(current_app.config["SNAPSHOT_MAX_PIXELS"])))
+        bgr = decode_image(
+            data, ImageLimits(max_bytes=limit, max_pixels=int(current_app.config["SNAPSHOT_MAX_PIXELS"]))
+        )
     except ImageError as exc:
         raise SnapshotError(exc.message, exc.status) from exc
     h, w = bgr.shape[:2]

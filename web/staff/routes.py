@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from ..auth.routes import safe_next
 from ..booking import services as booking_services
 from ..extensions import db
 from ..models import Booking, Favourite, StaffNote, Store, User
@@ -30,7 +31,11 @@ def _customer_or_404(user_id: int) -> User:
 
 def _local_day_bounds(store: Store, day: Any) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=store.tz).astimezone(UTC).replace(tzinfo=None)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=store.tz).astimezone(UTC).replace(tzinfo=None)
+    end = (
+        datetime.combine(day + timedelta(days=1), time.min, tzinfo=store.tz)
+        .astimezone(UTC)
+        .replace(tzinfo=None)
+    )
     return start, end
 
 
@@ -49,8 +54,12 @@ def index() -> Any:
         _start, end = _local_day_bounds(store, today + timedelta(days=days_ahead))
         bookings = db.session.scalars(
             select(Booking)
-            .where(Booking.store_id == store.id, Booking.start_utc >= start, Booking.start_utc < end,
-                   Booking.status != "cancelled")
+            .where(
+                Booking.store_id == store.id,
+                Booking.start_utc >= start,
+                Booking.start_utc < end,
+                Booking.status != "cancelled",
+            )
             .order_by(Booking.start_utc)
         ).all()
         days: dict[Any, list[Booking]] = {}
@@ -83,8 +92,10 @@ def customers() -> Any:
 @staff_required
 def dossier(user_id: int) -> Any:
     customer = _customer_or_404(user_id)
-    cards = [{"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)}
-             for f in customer.favourites]
+    cards = [
+        {"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)}
+        for f in customer.favourites
+    ]
     upcoming = [b for b in customer.bookings if b.is_upcoming()]
     others = [b for b in reversed(customer.bookings) if not b.is_upcoming()]
     return render_template(
@@ -129,11 +140,11 @@ def set_status(booking_id: int) -> Any:
         flash(_("This fitting cannot be marked (yet)."), "error")
     else:
         labels = {"attended": _("attended"), "no_show": _("no-show"), "booked": _("booked")}
-        flash(_("Fitting %(ref)s marked as %(status)s.", ref=booking.reference, status=labels[status]), "success")
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("staff.dossier", user_id=booking.user_id))
+        flash(
+            _("Fitting %(ref)s marked as %(status)s.", ref=booking.reference, status=labels[status]),
+            "success",
+        )
+    return redirect(safe_next(request.form.get("next"), url_for("staff.dossier", user_id=booking.user_id)))
 
 
 @bp.get("/checkin/<reference>")
@@ -143,7 +154,9 @@ def checkin(reference: str) -> Any:
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference.strip().upper()))
     if booking is None:
         abort(404)
-    return redirect(url_for("staff.dossier", user_id=booking.user_id, booking=booking.id) + f"#booking-{booking.id}")
+    return redirect(
+        url_for("staff.dossier", user_id=booking.user_id, booking=booking.id) + f"#booking-{booking.id}"
+    )
 
 
 @bp.get("/favourites/<int:favourite_id>/snapshot")

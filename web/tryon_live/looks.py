@@ -20,12 +20,12 @@ class LookError(ValueError):
     """An unknown frame, size, colour or lens. ``field`` names the parameter; ``status`` is 404 for an
     unknown frame, 400 for an unknown option of a known frame."""
 
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
+    def __init__(self, field: str, message: str, status: int = 400, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
         self.status = status
-        self.code = "unknown_frame" if field == "frame" else f"unknown_{field}"
+        self.code = code or f"unknown_{field}"
 
     def to_json(self) -> dict[str, str]:
         return {"error": self.code, "field": self.field, "message": self.message}
@@ -64,7 +64,7 @@ def resolve_look(
     Raises :class:`LookError` naming the parameter that is wrong (its message lists close ids).
     """
     if not frame_id:
-        raise LookError("frame", "No frame given: pass a frame id from GET /api/frames.", status=400)
+        raise LookError("frame", "No frame given: pass an id from GET /api/frames.", code="missing_frame")
     try:
         entry = catalogue.get(frame_id)
     except KeyError as exc:

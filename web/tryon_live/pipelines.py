@@ -35,6 +35,7 @@ from web.tryon_live.looks import Look, build_model, dress
 log = logging.getLogger(__name__)
 
 _EXTENSION_KEY = "tryon_pipelines"
+_INIT_LOCK = threading.Lock()
 
 
 class PoolBusyError(RuntimeError):
@@ -182,6 +183,14 @@ def init_app(app: Flask) -> WebPipelines:
     existing = app.extensions.get(_EXTENSION_KEY)
     if existing is not None:
         return existing
+    with _INIT_LOCK:  # two first requests at once must not make two pools
+        existing = app.extensions.get(_EXTENSION_KEY)
+        if existing is not None:
+            return existing
+        return _create(app)
+
+
+def _create(app: Flask) -> WebPipelines:
     model_path = app.config.get("FACE_MODEL") or None
     pool = PipelinePool(
         lambda model: make_pipeline(model, "image", model_path),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 #: A live connection with no message for this long is closed, freeing its pipeline (seconds).
 IDLE_TIMEOUT_S = 120.0
+RECEIVE_POLL_S = 1.0
 
 
 @bp.record_once
@@ -133,11 +135,19 @@ def live(ws: Any) -> None:
             return
         try:
             ws.send(session.ready_message())
+            last_message = time.monotonic()
             while True:
-                message = ws.receive(timeout=IDLE_TIMEOUT_S)
+                # Short waits, so a connection that simple-websocket dropped on its own (a message over
+                # the size limit, a failed ping) frees its pipeline at once rather than at the idle limit.
+                message = ws.receive(timeout=RECEIVE_POLL_S)
                 if message is None:
-                    ws.send(error_message("idle", "Closed after a long pause.", fatal=True))
-                    break
+                    if not ws.connected:
+                        break
+                    if time.monotonic() - last_message > IDLE_TIMEOUT_S:
+                        ws.send(error_message("idle", "Closed after a long pause.", fatal=True))
+                        break
+                    continue
+                last_message = time.monotonic()
                 try:
                     replies = session.handle(message)
                 except Exception as exc:  # noqa: BLE001 - one bad frame must not kill the worker

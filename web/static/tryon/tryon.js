@@ -55,7 +55,10 @@
     lastResultBlob: null,
     lastResultLook: null,
     lastPair: null,
+    sent: 0,
     results: 0,
+    frameErrors: 0,
+    maxInFlight: 0,
     resultTimes: [],
     fps: 0,
     rtt: 0,
@@ -223,10 +226,21 @@
   el.prev.addEventListener("click", function () { stepFrame(-1); });
 
   // -- showing results --------------------------------------------------------------------------------
+  function fitStage(width, height) {
+    // the stage takes the picture's proportions (landscape webcam, portrait phone camera, any photo)
+    if (width && height && el.stage.dataset.aspect !== width + "/" + height) {
+      el.stage.dataset.aspect = width + "/" + height;
+      el.stage.style.aspectRatio = width + " / " + height;
+    }
+  }
+
   function showResult(blob, meta) {
     var url = URL.createObjectURL(blob);
     var old = el.result.dataset.url;
-    el.result.onload = function () { if (old) URL.revokeObjectURL(old); };
+    el.result.onload = function () {
+      if (old) URL.revokeObjectURL(old);
+      fitStage(el.result.naturalWidth, el.result.naturalHeight);
+    };
     el.result.src = url;
     el.result.dataset.url = url;
     el.result.hidden = false;
@@ -365,6 +379,7 @@
       }
       if (msg.look) { state.look = msg.look; renderPanel(); }
       if (msg.seq !== undefined) {
+        state.frameErrors += 1;
         state.inFlight = false;
         setTimeout(sendFrame, 100);
       }
@@ -402,11 +417,21 @@
       state.pendingSent = blob;
       state.sentAt = performance.now();
       ws.send(blob);
+      state.sent += 1;
+      state.maxInFlight = Math.max(state.maxInFlight, state.sent - state.results - state.frameErrors);
     }, "image/jpeg", 0.8);
   }
 
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) sendFrame();
+    if (document.hidden) return;
+    if (state.mode === "camera" && !state.ws && state.stream && state.lastError === "idle") {
+      // the server closed the socket while the tab was in the background: start again quietly
+      state.fatal = false;
+      state.lastError = null;
+      connect();
+    } else {
+      sendFrame();
+    }
   });
 
   // -- photo mode -----------------------------------------------------------------------------------
@@ -418,6 +443,8 @@
       runPhoto();
     } else {
       el.result.hidden = true;
+      el.stage.style.aspectRatio = "";
+      el.stage.dataset.aspect = "";
       el.dropzone.hidden = false;
       el.snapshot.disabled = true;
       el.save.disabled = true;
@@ -590,7 +617,7 @@
         el.root.dataset.saved = "error";
       } else {
         var compare = document.getElementById("link-compare");
-        setSaveStatus(T.saved, compare ? { href: compare.href, label: T.savedCompare } : null);
+        setSaveStatus(data.message || T.saved, compare ? { href: compare.href, label: T.savedCompare } : null);
         el.root.dataset.saved = String((Number(el.root.dataset.savedCount) || 0) + 1);
         el.root.dataset.savedCount = el.root.dataset.saved;
       }

@@ -1,0 +1,320 @@
+"""``tryon bench``: run the benchmark phases and gather one result document (``schema.json``).
+
+Phases, in order: per resolution, decode the input once (timing decode and resize), time JPEG
+encode/decode of the web path, then each mode (baseline, sequential, pipelined); then, when asked,
+the mesh-complexity sweep, the leak check and the web load test. Each phase reports a one-line
+summary through ``report`` (the CLI prints it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmarks import targets as targets_mod
+from benchmarks.inputs import DecodedClip, Fit, InputError, decode_clip, default_video_for
+from benchmarks.machine import load_average, machine_info
+from benchmarks.modes import MODES, run_mode
+from benchmarks.stats import summarize
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_FACE_MODEL = ROOT.parent / "shared" / "models" / "face_landmarker.task"
+DEFAULT_RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
+
+
+@dataclass
+class BenchConfig:
+    """What to run. Sizes are (width, height)."""
+
+    resolutions: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_RESOLUTIONS))
+    modes: list[str] = field(default_factory=lambda: list(MODES))
+    frames: int = 300
+    warmup: int = 30
+    source: str | None = None  # None: the shared webcam clip (the 1080p studio clip at 1080p)
+    fit: Fit = "crop"
+    frame_id: str | None = None  # None: the first catalogue frame
+    face_model: str | None = None
+    pool_mb: int = 1024  # most memory for pre-decoded frames per resolution
+    codec_frames: int = 100
+    sweep: bool = False
+    sweep_triangles: list[int] = field(default_factory=lambda: [1000, 10000, 100000])
+    sweep_resolution: tuple[int, int] = (640, 480)
+    sweep_mode: str = "pipelined"
+    leak_check: bool = False
+    leak_frames: int = 3000
+    leak_resolution: tuple[int, int] = (640, 480)
+    web: bool = False
+    web_clients: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    web_duration_s: float = 10.0
+    web_warmup_frames: int = 10
+    web_resolution: tuple[int, int] = (640, 480)
+    progress: bool = True
+
+    def validate(self) -> None:
+        if self.frames < 1:
+            raise InputError(f"--frames must be at least 1, got {self.frames}")
+        if self.warmup < 0:
+            raise InputError(f"--warmup must be 0 or more, got {self.warmup}")
+        bad = [m for m in self.modes if m not in MODES]
+        if bad or not self.modes:
+            raise InputError(f"unknown mode(s) {', '.join(bad) or '(none)'}: choose from {', '.join(MODES)}")
+        if not self.resolutions:
+            raise InputError("no resolution to run")
+        if any(c < 1 for c in self.web_clients):
+            raise InputError("--web-clients must be positive integers")
+        if any(t < 12 for t in self.sweep_triangles):
+            raise InputError("--sweep-triangles must be at least 12 each")
+        if self.web_duration_s <= 0:
+            raise InputError("--web-seconds must be positive")
+
+
+def _size(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def _resolve_face_model(path: str | None) -> str | None:
+    if path:
+        if not Path(path).is_file():
+            raise InputError(f"face model {path} does not exist")
+        return str(path)
+    env = os.environ.get("TRYON_FACE_MODEL")
+    if env:
+        return env
+    return str(SHARED_FACE_MODEL) if SHARED_FACE_MODEL.is_file() else None
+
+
+class _Clips:
+    """Pre-decoded inputs per resolution, decoded once (as many frames as the phases need)."""
+
+    def __init__(self, config: BenchConfig, progress: bool) -> None:
+        self.config = config
+        self.progress = progress
+        self._clips: dict[tuple[int, int], DecodedClip] = {}
+        self.needs: dict[tuple[int, int], int] = {}
+
+    def need(self, size: tuple[int, int], frames: int) -> None:
+        self.needs[size] = max(self.needs.get(size, 0), frames)
+
+    def get(self, size: tuple[int, int]) -> DecodedClip:
+        if size not in self._clips:
+            path = self.config.source or str(default_video_for(size))
+            budget = max(int(self.config.pool_mb * 2**20 // (size[0] * size[1] * 3)), 2)
+            wanted = min(self.needs.get(size, self.config.frames + self.config.warmup), budget)
+            with tqdm(total=wanted, desc=f"decode {_size(size)}", unit="fr", leave=False,
+                      disable=not self.progress) as bar:
+                self._clips[size] = decode_clip(path, size, max_frames=wanted, fit=self.config.fit, progress=bar)
+        return self._clips[size]
+
+    def release(self, size: tuple[int, int]) -> None:
+        self._clips.pop(size, None)
+
+
+def _codec_stages(clip: DecodedClip, frames: int) -> dict:
+    """JPEG encode (server -> browser) and decode (browser -> server) of the web path, per frame."""
+    try:
+        from web.imaging import decode_image, encode_jpeg
+        from web.tryon_live.session import LIVE_JPEG_QUALITY, LIVE_LIMITS
+    except ImportError:  # the web package is not installed: OpenCV's codec is what it would use
+        import cv2
+
+        LIVE_JPEG_QUALITY, LIVE_LIMITS = 82, None  # noqa: N806
+
+        def encode_jpeg(bgr: np.ndarray, quality: int = 82) -> bytes:
+            return cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+        def decode_image(data: bytes, limits: object = None) -> np.ndarray:
+            return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+    enc, dec, sizes = [], [], []
+    for image in clip.frames[:frames]:
+        t0 = time.perf_counter()
+        data = encode_jpeg(image, LIVE_JPEG_QUALITY)
+        t1 = time.perf_counter()
+        decode_image(data, LIVE_LIMITS)
+        t2 = time.perf_counter()
+        enc.append((t1 - t0) * 1000.0)
+        dec.append((t2 - t1) * 1000.0)
+        sizes.append(len(data))
+    return {
+        "jpeg_encode": summarize(enc),
+        "jpeg_decode": summarize(dec),
+        "jpeg_quality": LIVE_JPEG_QUALITY,
+        "jpeg_mean_bytes": round(float(np.mean(sizes))) if sizes else None,
+    }
+
+
+def _clip_info(clip: DecodedClip) -> dict:
+    return {
+        "source": str(clip.path),
+        "source_size": _size(clip.source_size),
+        "source_fps": round(clip.fps, 3),
+        "source_frame_count": clip.frame_count,
+        "fit": clip.fit,
+        "distinct_frames": len(clip.frames),
+        "pool_mb": round(clip.nbytes / 2**20, 1),
+        "playback": "ping-pong (forwards, then backwards) over the distinct frames",
+    }
+
+
+def _mode_line(res: str, run: dict) -> str:
+    st = run["stages_ms"]
+    return (
+        f"{res:>9} {run['mode']:<10} {run['fps']:7.1f} fps  latency p50/p95 {run['latency_ms']['p50']:6.1f}/"
+        f"{run['latency_ms']['p95']:6.1f} ms  track {st['track']['p50']:5.1f}  render "
+        f"{(st['render']['p50'] or 0):5.1f}  composite {(st['composite']['p50'] or 0):5.2f} ms  "
+        f"CPU {run['cpu']['process_percent']:.0f}%"
+    )
+
+
+def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) -> dict:
+    """Run everything ``config`` asks for; returns the result document (not yet validated)."""
+    from tryon.configurator import configure
+    from tryon.pipeline import PipelineOptions
+
+    config.validate()
+    say = report or (lambda line: log.info("%s", line))
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    face_model = _resolve_face_model(config.face_model)
+    load_start = load_average()
+    started = dt.datetime.now(dt.UTC)
+    t_start = time.perf_counter()
+
+    if config.frame_id is None:
+        from models3d.catalogue import load_catalogue
+
+        frames_list = load_catalogue().frames
+        if not frames_list:
+            raise InputError("the catalogue has no frames")
+        config.frame_id = frames_list[0].id
+    glasses = configure(config.frame_id)  # UnknownFrameError (a KeyError) names close ids
+    machine = machine_info()  # also starts the GL worker
+    options = PipelineOptions(max_faces=1, running_mode="video", model_path=face_model)
+
+    clips = _Clips(config, config.progress)
+    for size in config.resolutions:
+        clips.need(size, config.frames + config.warmup)
+    if config.sweep:
+        clips.need(config.sweep_resolution, config.frames + config.warmup)
+    if config.leak_check:
+        clips.need(config.leak_resolution, config.leak_frames + 100)
+    if config.web:
+        clips.need(config.web_resolution, 300)
+
+    def run(mode: str, size: tuple[int, int], model: object, count: int, warmup: int, desc: str,
+            rss_every: int = 0) -> dict:
+        clip = clips.get(size)
+        with tqdm(total=count + warmup, desc=desc, unit="fr", leave=False, disable=not config.progress) as bar:
+            return run_mode(mode, clip.frames, model, count=count, warmup=warmup, options=options,  # type: ignore[arg-type]
+                            fps=clip.fps, on_frame=bar.update, rss_every=rss_every)
+
+    resolutions = []
+    for size in config.resolutions:
+        res = _size(size)
+        clip = clips.get(size)
+        entry: dict = {"resolution": res, "width": size[0], "height": size[1], "input": _clip_info(clip)}
+        decode, resize = np.asarray(clip.decode_ms), np.asarray(clip.resize_ms)
+        entry["input_stages_ms"] = {
+            "video_decode": summarize(decode),
+            "resize": summarize(resize),
+            "capture_decode": summarize(decode + resize),
+            **_codec_stages(clip, config.codec_frames),
+        }
+        entry["modes"] = {}
+        for mode in config.modes:
+            result = run(mode, size, glasses, config.frames, config.warmup, f"{res} {mode}")
+            entry["modes"][mode] = result
+            say(_mode_line(res, result))
+        base = entry["modes"].get("baseline", {}).get("fps")
+        entry["speedup"] = {
+            f"{m}_vs_baseline": (round(entry["modes"][m]["fps"] / base, 3) if base and m in entry["modes"] else None)
+            for m in ("pipelined", "sequential")
+        }
+        if base and "pipelined" in entry["modes"]:
+            say(f"{res:>9} pipelined / baseline = {entry['speedup']['pipelined_vs_baseline']:.2f}x")
+        resolutions.append(entry)
+        if size not in (config.sweep_resolution, config.leak_resolution, config.web_resolution):
+            clips.release(size)
+
+    result: dict = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "tryon bench",
+        "created_utc": started.isoformat(timespec="seconds"),
+        "command": list(sys.argv),
+        "config": {
+            **{k: v for k, v in asdict(config).items() if k not in ("progress",)},
+            "resolutions": [_size(s) for s in config.resolutions],
+            "sweep_resolution": _size(config.sweep_resolution),
+            "leak_resolution": _size(config.leak_resolution),
+            "web_resolution": _size(config.web_resolution),
+            "face_model": face_model,
+        },
+        "machine": machine,
+        "model": {"frame_id": glasses.id, "name": glasses.name, "triangles": glasses.triangle_count},
+        "resolutions": resolutions,
+    }
+
+    if config.sweep:
+        from benchmarks.meshes import sweep_model
+
+        levels = []
+        res = _size(config.sweep_resolution)
+        for target in config.sweep_triangles:
+            sm = sweep_model(config.frame_id, target)
+            run_result = run(config.sweep_mode, config.sweep_resolution, sm.model, config.frames, config.warmup,
+                             f"sweep {sm.triangles} tri")
+            levels.append({"target_triangles": target, "triangles": sm.triangles, "method": sm.method,
+                           "segments": sm.segments, "run": run_result})
+            say(_mode_line(res, run_result) + f"  [{sm.triangles} triangles]")
+        result["sweep"] = {"resolution": res, "mode": config.sweep_mode, "levels": levels}
+
+    if config.leak_check:
+        run_result = run("pipelined", config.leak_resolution, glasses, config.leak_frames, 100,
+                         "leak check", rss_every=100)
+        mem = run_result["memory"]
+        result["leak_check"] = {
+            "resolution": _size(config.leak_resolution),
+            "mode": "pipelined",
+            "frames": run_result["frames"],
+            "warmup": 100,
+            "rss_after_warmup_mb": mem["rss_start_mb"],
+            "rss_end_mb": mem["rss_end_mb"],
+            "rss_peak_mb": mem["rss_peak_mb"],
+            "rss_growth_mb": mem["rss_growth_mb"],
+            "slope_mb_per_1000_frames": run_result["rss_track"]["slope_mb_per_1000_frames"],
+            "run": run_result,
+        }
+        say(f"leak check: {run_result['frames']} frames, RSS {mem['rss_start_mb']:.1f} -> {mem['rss_end_mb']:.1f} MB "
+            f"(growth {mem['rss_growth_mb']:+.1f} MB)")
+
+    if config.web:
+        from benchmarks.web_load import run_web
+
+        clip = clips.get(config.web_resolution)
+
+        def level_line(level: dict) -> None:
+            say(f"web {level['clients']} client(s): per-client fps min/mean {level['fps_min']}/{level['fps_mean']}, "
+                f"server p95 {level['server_p95_ms']} ms, dropped {level['dropped']}")
+
+        result["web"] = run_web(
+            clip.frames[:300], levels=config.web_clients, duration_s=config.web_duration_s,
+            warmup_frames=config.web_warmup_frames, frame_id=config.frame_id, face_model=face_model,
+            on_level=level_line,
+        )
+
+    result["machine"]["load_average_start"] = load_start
+    result["machine"]["load_average_end"] = load_average()
+    result["duration_s"] = round(time.perf_counter() - t_start, 1)
+    result["targets"] = targets_mod.evaluate(result)
+    return result

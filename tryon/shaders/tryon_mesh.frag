@@ -1,0 +1,117 @@
+#version 330 core
+// A light physically-based shader for the live view (replaces pyrender's mesh.frag there).
+//
+// pyrender's shader evaluates the full Cook-Torrance BRDF (GGX, Smith, Schlick) for every light type,
+// which on a software rasteriser costs more than the rest of the frame. Glasses are lit here by one
+// directional key light and the ambient light estimated from the room: the same material model
+// (glTF metallic-roughness base colour, metallic, roughness), with the specular lobe as a normalised
+// Blinn-Phong whose exponent matches the GGX roughness, Schlick's Fresnel, and sRGB decoding of
+// textures approximated by squaring. Uniform and varying names are pyrender's.
+
+struct DirectionalLight {
+    vec3 color;
+    float intensity;
+    vec3 direction;
+#ifdef DIRECTIONAL_LIGHT_SHADOWS
+    sampler2D shadow_map;
+    mat4 light_matrix;
+#endif
+};
+
+struct Material {
+    vec3 emissive_factor;
+#ifdef USE_METALLIC_MATERIAL
+    vec4 base_color_factor;
+    float metallic_factor;
+    float roughness_factor;
+#endif
+#ifdef USE_GLOSSY_MATERIAL
+    vec4 diffuse_factor;
+    vec3 specular_factor;
+    float glossiness_factor;
+#endif
+#ifdef HAS_BASE_COLOR_TEX
+    sampler2D base_color_texture;
+#endif
+#ifdef HAS_DIFFUSE_TEX
+    sampler2D diffuse_texture;
+#endif
+};
+
+uniform Material material;
+uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
+uniform int n_directional_lights;
+uniform vec3 cam_pos;
+uniform vec3 ambient_light;
+
+in vec3 frag_position;
+#ifdef NORMAL_LOC
+in vec3 frag_normal;
+#endif
+#ifdef TEXCOORD_0_LOC
+in vec2 uv_0;
+#endif
+#ifdef COLOR_0_LOC
+in vec4 color_multiplier;
+#endif
+
+out vec4 frag_color;
+
+const float PI = 3.141592653589793;
+
+void main()
+{
+#ifdef USE_METALLIC_MATERIAL
+    vec4 base_color = material.base_color_factor;
+    float metallic = clamp(material.metallic_factor, 0.0, 1.0);
+    float roughness = clamp(material.roughness_factor, 0.04, 1.0);
+#ifdef HAS_BASE_COLOR_TEX
+    vec4 tex = texture(material.base_color_texture, uv_0);
+    base_color *= vec4(tex.rgb * tex.rgb, tex.a);
+#endif
+#else
+    vec4 base_color = material.diffuse_factor;
+    float metallic = 0.0;
+    float roughness = clamp(1.0 - material.glossiness_factor, 0.04, 1.0);
+#ifdef HAS_DIFFUSE_TEX
+    vec4 tex = texture(material.diffuse_texture, uv_0);
+    base_color *= vec4(tex.rgb * tex.rgb, tex.a);
+#endif
+#endif
+#ifdef COLOR_0_LOC
+    base_color *= color_multiplier;
+#endif
+
+    vec3 v = normalize(cam_pos - frag_position);
+#ifdef NORMAL_LOC
+    vec3 n = normalize(frag_normal);
+#else
+    vec3 n = v;
+#endif
+    if (dot(n, v) < 0.0) {
+        n = -n;  // double-sided surfaces (lenses) face the viewer
+    }
+
+    vec3 c_diff = base_color.rgb * (1.0 - metallic) * 0.96;
+    vec3 f0 = mix(vec3(0.04), base_color.rgb, metallic);
+    float a = roughness * roughness;
+    float shininess = max(2.0 / (a * a) - 2.0, 1.0);
+    float norm = (shininess + 8.0) / (8.0 * PI);
+
+    vec3 color = (c_diff + f0) * ambient_light;
+    for (int i = 0; i < n_directional_lights; i++) {
+        vec3 l = normalize(-directional_lights[i].direction);
+        vec3 h = normalize(l + v);
+        float nl = max(dot(n, l), 0.0);
+        float nh = max(dot(n, h), 0.0);
+        float vh = max(dot(v, h), 0.0);
+        float fw = 1.0 - vh;
+        float fw2 = fw * fw;
+        vec3 F = f0 + (1.0 - f0) * (fw2 * fw2 * fw);
+        vec3 radiance = directional_lights[i].intensity * directional_lights[i].color;
+        color += nl * radiance * (c_diff / PI + F * norm * pow(nh, shininess));
+    }
+    color += material.emissive_factor;
+
+    frag_color = clamp(vec4(pow(color, vec3(1.0 / 2.2)), base_color.a), 0.0, 1.0);
+}
