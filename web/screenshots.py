@@ -132,8 +132,8 @@ def chromium(y4m: Path, executable: Path = CHROMIUM) -> Iterator[Any]:
 
 @dataclass
 class Shopper:
-    name: str = "Giulia Bianchi"
-    email: str = "giulia.bianchi@example.org"
+    name: str = "Demo Shopper"
+    email: str = "demo.shopper@example.org"
     password: str = "occhiali-nuovi-2026"
 
 
