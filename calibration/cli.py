@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
         help="measure pupillary distance, face width and face shape; suggest frame sizes",
         description=(
             "Track the face over ~2 s of a camera (or a short video file) and print the PD (far and near) "
-            "and face width with 95%% intervals, the face shape and the best-fitting catalogue frames, or "
+            "and face width with 95% intervals, the face shape and the best-fitting catalogue frames, or "
             "the reason it could not measure. Look straight into the lens."
         ),
     )

@@ -168,9 +168,7 @@ class Measurements:
                     continue
                 rec = Measurement.from_dict(rec)
             found[rec.kind] = rec
-        return cls(
-            pd_far=found.get("pd"), pd_near=found.get("pd_near"), face_width=found.get("face_width")
-        )
+        return cls(pd_far=found.get("pd"), pd_near=found.get("pd_near"), face_width=found.get("face_width"))
 
     def pd_text(self, lang: str = "en") -> str:
         """One line about the PD: far, and near at the measured distance."""

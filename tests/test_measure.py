@@ -320,6 +320,8 @@ def test_cli_measure_text_and_errors(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert tryon_main(["measure", "--source", path, "--profile", "no-such-profile"]) == 2
     assert "No camera profile" in capsys.readouterr().err
+    assert tryon_main(["measure", "--camera", "7"]) == 2  # no such camera on this machine
+    assert "cannot open camera 7" in capsys.readouterr().err
     assert tryon_main(["measure", "--source", path, "--seconds", "0"]) == 2
     assert tryon_main(["measure", "--source", path, "--pd", "7"]) == 2
 

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mirror",
         help="the live mirror (camera or video)",
         description="Live try-on mirror. Keys: n/p next/previous frame, c colour, l lens, s size, "
-        "m mirror on/off, f fullscreen, q or Esc quit.",
+        "r measure again, m mirror on/off, f fullscreen, q or Esc quit.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
@@ -73,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sequential", action="store_true", help="do not overlap tracking and rendering")
     p.add_argument("--save-last", metavar="PNG", help="write the last composited frame to this file")
+    p.add_argument("--no-fit", action="store_true", help="do not measure the face for frame-size advice")
+    p.add_argument("--lang", choices=("en", "it"), default="en", help="language of the on-screen text")
     _add_frame_options(p)
     p.set_defaults(func=cmd_mirror)
 
@@ -251,6 +253,55 @@ class _Wardrobe:
         return f"{e.name}  {size}  {colour}  {lens}  {e.price:.0f} {e.currency}"
 
 
+class _FitAdvisor:
+    """Measures the face for a few seconds (PD, face width), then says how the worn size fits.
+
+    Samples every other frame until ``samples`` are in, then holds the result (memory stays bounded);
+    it starts again when the face has been gone for a second or on :meth:`restart`.
+    """
+
+    def __init__(self, lang: str = "en", samples: int = 60) -> None:
+        self.lang = lang
+        self.samples = samples
+        self.restart()
+
+    def restart(self) -> None:
+        from calibration.session import MeasurementSession
+
+        self.session = MeasurementSession()
+        self.measurements = None
+        self._tick = 0
+        self._missing_since: float | None = None
+
+    def update(self, result) -> None:  # noqa: ANN001 - a LiveResult
+        now = time.monotonic()
+        if not result.faces:
+            self._missing_since = self._missing_since or now
+            if now - self._missing_since > 1.0 and self.session.frames_seen:
+                self.restart()
+            return
+        self._missing_since = None
+        if self.measurements is not None:
+            return
+        self._tick += 1
+        if self._tick % 2:
+            return
+        self.session.add(result.faces[0].observation, result.image)
+        if self.session.frames_seen >= self.samples:
+            self.measurements = self.session.result()
+
+    def line(self, wardrobe: _Wardrobe) -> str:
+        from calibration.advice import advice_for
+
+        if self.measurements is None:
+            done = min(100, int(100 * self.session.frames_seen / self.samples))
+            return f"measuring your face... {done}%" if self.lang == "en" else f"misuro il viso... {done}%"
+        entry = wardrobe.entry
+        size = next((s for s in entry.sizes if s.label == wardrobe.size), entry.default_size)
+        advice = advice_for(size, self.measurements, frame=entry)
+        return advice.text_en if self.lang == "en" else advice.text_it
+
+
 def _draw_hud(image: np.ndarray, lines: list[str]) -> None:
     y = 24
     for line in lines:
@@ -288,6 +339,7 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                 f"cannot open a window ({exc.msg.strip()}); use --headless on a machine without a display"
             )
     mirror = not args.no_mirror
+    advisor = None if args.no_fit else _FitAdvisor(args.lang)
     last = None
     with_face = 0
     started = time.perf_counter()
@@ -305,14 +357,18 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                         break
                     last = result
                     with_face += bool(result.faces)
+                    if advisor is not None:
+                        advisor.update(result)
                     if show:
                         status = getattr(source, "status", "live")
                         hud = [
                             f"{live.fps:5.1f} fps   latency {live.latency_ms:5.1f} ms",
                             wardrobe.caption(),
                         ]
+                        if advisor is not None:
+                            hud.append(advisor.line(wardrobe))
                         if not result.faces:
-                            hud.append("no face in view")
+                            hud.append("no face in view" if args.lang == "en" else "nessun viso inquadrato")
                         if status == "reconnecting":
                             hud.append("camera lost - reconnecting...")
                         _draw_hud(result.image, hud)
@@ -334,6 +390,8 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                                 pipeline.set_glasses(model)
                             else:
                                 pipeline.set_materials(model.frame_material, model.lens_material)
+                        elif key == ord("r") and advisor is not None:
+                            advisor.restart()
                         elif key == ord("m"):
                             live.mirror = not live.mirror
                         elif key == ord("f"):
@@ -364,4 +422,6 @@ def cmd_mirror(args: argparse.Namespace) -> int:
         f"mirror: {done} frames in {elapsed:.1f} s, a face in {with_face}; "
         f"last {fps:.1f} fps, median latency {latency:.1f} ms"
     )
+    if advisor is not None and advisor.measurements is not None:
+        print(f"fit: {advisor.line(wardrobe)}")
     return 0

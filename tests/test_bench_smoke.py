@@ -1,0 +1,138 @@
+"""Keeps ``tryon bench`` working: a few frames at 640x480 through the real pipeline, JSON validated.
+
+This is not a benchmark: no assertion here is about how fast anything ran.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from shared_data import shared_file
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory, face_model: Path) -> tuple[int, dict, Path]:
+    from tryon.cli import main
+
+    video = shared_file("video", "webcam_office_640x480.avi")
+    out = tmp_path_factory.mktemp("bench")
+    code = main(
+        [
+            "--face-model",
+            str(face_model),
+            "bench",
+            "--frames",
+            "10",
+            "--warmup",
+            "2",
+            "--resolutions",
+            "640x480",
+            "--modes",
+            "baseline,pipelined",
+            "--source",
+            str(video),
+            "--no-progress",
+            "--json",
+            str(out / "result.json"),
+            "--chart",
+            str(out / "result.png"),
+        ]
+    )
+    return code, json.loads((out / "result.json").read_text()), out
+
+
+def test_bench_writes_a_result_that_follows_the_schema(bench_run) -> None:
+    code, result, out = bench_run
+    assert code == 0
+    schema = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "schema.json").read_text())
+    jsonschema.validate(result, schema)
+    assert (out / "result.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_measures_real_frames_of_the_clip(bench_run) -> None:
+    _, result, _ = bench_run
+    (res,) = result["resolutions"]
+    assert res["resolution"] == "640x480" and res["input"]["source_size"] == "640x480"
+    assert set(res["modes"]) == {"baseline", "pipelined"}
+    for run in res["modes"].values():
+        assert run["frames"] == 10
+        assert run["face_found_fraction"] == 1.0  # a face in every frame of the webcam clip
+        assert run["stages_ms"]["track"]["n"] == 10 and run["stages_ms"]["render"]["p50"] > 0
+        assert run["latency_ms"]["p50"] >= run["stages_ms"]["track"]["p50"]
+    assert res["speedup"]["pipelined_vs_baseline"] > 0
+    assert result["machine"]["gl"]["renderer"]  # the GL renderer string is recorded
+    assert result["model"]["frame_id"] and result["model"]["triangles"] > 100
+    statuses = {t["id"]: t["status"] for t in result["targets"]}
+    assert statuses["fps_640_480"] in ("met", "missed")
+    assert statuses["fps_1280_720"] == "not_measured" and statuses["rss_growth_3000"] == "not_measured"
+
+
+def test_schema_rejects_a_result_without_measurements(bench_run) -> None:
+    _, result, _ = bench_run
+    broken = json.loads(json.dumps(result))
+    del broken["resolutions"][0]["modes"]["pipelined"]["latency_ms"]
+    with pytest.raises(jsonschema.ValidationError):
+        from benchmarks.report import validate
+
+        validate(broken)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--resolutions", "640by480"], "WIDTHxHEIGHT"),
+        (["--modes", "turbo"], "unknown mode"),
+    ],
+)
+def test_bench_rejects_bad_options(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from tryon.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bench_names_a_missing_source_and_an_unknown_frame(
+    tmp_path: Path, face_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tryon.cli import main
+
+    code = main(
+        [
+            "--face-model",
+            str(face_model),
+            "bench",
+            "--frames",
+            "1",
+            "--source",
+            str(tmp_path / "nope.avi"),
+            "--no-progress",
+            "--resolutions",
+            "640x480",
+            "--modes",
+            "sequential",
+        ]
+    )
+    assert code == 2 and "nope.avi does not exist" in capsys.readouterr().err
+    code = main(
+        [
+            "--face-model",
+            str(face_model),
+            "bench",
+            "--frames",
+            "1",
+            "--frame",
+            "milano-roud",
+            "--no-progress",
+            "--resolutions",
+            "640x480",
+            "--modes",
+            "sequential",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "milano-roud" in err and "milano-round" in err
