@@ -35,15 +35,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from calibration.measurements import Measurement, Measurements
+from tryon.fit import GOOD, GOOD_MAX_MM, GOOD_MIN_MM, TOO_NARROW, TOO_WIDE  # one rule for the product
 
-GOOD_MIN_MM = -4.0
-GOOD_MAX_MM = 6.0
 #: Per-eye decentration (mm) above which the lens-centring note is raised.
 MAX_DECENTRATION_MM = 5.0
 #: Fit scores within this many mm are treated as a tie in :func:`rank_frames` (face shape decides).
 TIE_MM = 2.0
 
-TOO_NARROW, GOOD, TOO_WIDE, UNKNOWN = "too_narrow", "good", "too_wide", "unknown"
+UNKNOWN = "unknown"
 VERDICTS = (TOO_NARROW, GOOD, TOO_WIDE, UNKNOWN)
 _VERDICT_EN = {TOO_NARROW: "Too narrow", GOOD: "Good fit", TOO_WIDE: "Too wide", UNKNOWN: "Fit unknown"}
 _VERDICT_IT = {

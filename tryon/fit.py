@@ -7,9 +7,11 @@ canonical face has at that landmark, then undoing the pose. That keeps the canon
 scale (MediaPipe's metric face model) while following this person's proportions, so widths read in
 millimetres (cm x 10).
 
-* **face width**: between landmarks 234 and 454 (the face's sides beside the ears) and, at temple
-  height, between 127 and 356. A frame usually looks right when its total width is a little under
-  the face width at the ears: :data:`WIDTH_RATIO_GOOD` is the range called "good".
+* **face width**: between landmarks 234 and 454 (the face's sides beside the ears), at temple
+  height between 127 and 356, and where a frame's hinges sit, between 139 and 368. The verdict
+  compares the frame's total width with that hinge width: good from :data:`GOOD_MIN_MM` to
+  :data:`GOOD_MAX_MM` of difference (the same rule :mod:`calibration.advice` applies to a measured
+  face, so the live view, the catalogue and the advice agree).
 * **temple end to ear**: the distance from each temple's tip to the *ear point*, a point on the back
   of the ear at mid height, taken as the face-side landmark (234/454) moved :data:`EAR_OFFSET_CM`
   (the canonical mesh stops in front of the ears; the offset follows where MediaPipe's own
@@ -32,12 +34,17 @@ CANONICAL_CM = {
     356: (7.743095, 2.364999, -2.005167),
     234: (-7.664182, 0.673132, -2.435867),
     454: (7.664182, 0.673132, -2.435867),
+    139: (-6.847258, 3.662916, 0.724695),
+    368: (6.847258, 3.662916, 0.724695),
 }
 #: From the face side beside the ear (234/454) to the back of the ear at mid height, cm.
 EAR_OFFSET_CM = np.array([0.0, 0.8, -3.5])
-#: Frame total width / face width at the ears considered a good fit (heuristic; opticians aim for a
-#: front about as wide as the face at the temples, which the 234/454 width slightly exceeds).
-WIDTH_RATIO_GOOD = (0.84, 0.98)
+#: Frame total width minus face width at the hinges (139/368) called a good fit, mm: a front a few
+#: millimetres wider than the face at the temples, never narrower than it by more than a few (an
+#: optician's rule of thumb, not a standard).
+GOOD_MIN_MM = -4.0
+GOOD_MAX_MM = 6.0
+TOO_NARROW, GOOD, TOO_WIDE = "too_narrow", "good", "too_wide"
 #: MediaPipe's face geometry camera: 63° vertical field of view, principal point at the centre.
 VERTICAL_FOV_DEG = 63.0
 
@@ -49,8 +56,10 @@ class FitMetrics:
     frame_width_mm : the frame's total width (front, without temples)
     face_width_mm : face width at the ears (landmarks 234/454)
     temple_width_mm : face width at temple height (landmarks 127/356)
+    hinge_width_mm : face width where the hinges sit (landmarks 139/368)
     width_ratio : frame_width_mm / face_width_mm
-    verdict : "narrow", "good" or "wide" (see :data:`WIDTH_RATIO_GOOD`)
+    verdict : "too_narrow", "good" or "too_wide": frame width minus hinge width against
+        [:data:`GOOD_MIN_MM`, :data:`GOOD_MAX_MM`]
     temple_end_to_ear_mm : distance from each temple tip to its ear point
     temple_reaches_ear : whether each temple tip lies behind its ear point
     """
@@ -58,6 +67,7 @@ class FitMetrics:
     frame_width_mm: float
     face_width_mm: float
     temple_width_mm: float
+    hinge_width_mm: float
     width_ratio: float
     verdict: str
     temple_end_to_ear_mm: dict[str, float]
@@ -68,11 +78,21 @@ class FitMetrics:
             "frame_width_mm": round(self.frame_width_mm, 1),
             "face_width_mm": round(self.face_width_mm, 1),
             "temple_width_mm": round(self.temple_width_mm, 1),
+            "hinge_width_mm": round(self.hinge_width_mm, 1),
             "width_ratio": round(self.width_ratio, 3),
             "verdict": self.verdict,
             "temple_end_to_ear_mm": {k: round(v, 1) for k, v in self.temple_end_to_ear_mm.items()},
             "temple_reaches_ear": dict(self.temple_reaches_ear),
         }
+
+
+def width_verdict(difference_mm: float) -> str:
+    """ "too_narrow", "good" or "too_wide" for frame width minus face width at the hinges (mm)."""
+    if difference_mm < GOOD_MIN_MM:
+        return TOO_NARROW
+    if difference_mm > GOOD_MAX_MM:
+        return TOO_WIDE
+    return GOOD
 
 
 def _intrinsics(width: int, height: int) -> np.ndarray:
@@ -124,17 +144,13 @@ def fit_metrics(
         ``TryOnPipeline.model_matrix(pose)`` returns it
     camera_matrix : (3, 3) intrinsics of the image (default: MediaPipe's 63° camera)
     """
-    points = face_space_points(observation, [127, 356, 234, 454], camera_matrix)
+    points = face_space_points(observation, [127, 356, 234, 454, 139, 368], camera_matrix)
     face_width = float(np.linalg.norm(points[454] - points[234])) * 10.0
     temple_width = float(np.linalg.norm(points[356] - points[127])) * 10.0
+    hinge_width = float(np.linalg.norm(points[368] - points[139])) * 10.0
     frame_width = frame_width_mm(model)
     ratio = frame_width / face_width if face_width > 0 else float("nan")
-    if ratio < WIDTH_RATIO_GOOD[0]:
-        verdict = "narrow"
-    elif ratio > WIDTH_RATIO_GOOD[1]:
-        verdict = "wide"
-    else:
-        verdict = "good"
+    verdict = width_verdict(frame_width - hinge_width)
     face_from_frame = np.linalg.inv(np.asarray(observation.transform, dtype=np.float64)) @ np.asarray(
         placement_matrix, dtype=np.float64
     )
@@ -149,6 +165,7 @@ def fit_metrics(
         frame_width_mm=frame_width,
         face_width_mm=face_width,
         temple_width_mm=temple_width,
+        hinge_width_mm=hinge_width,
         width_ratio=ratio,
         verdict=verdict,
         temple_end_to_ear_mm=distances,
