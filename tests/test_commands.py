@@ -38,7 +38,9 @@ def test_video_command_dresses_every_frame(
 def test_mirror_headless_on_a_video(shared: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     last = tmp_path / "last.png"
     args = ["mirror", "--source", str(shared / "video" / "webcam_office_640x480.avi")]
-    code = main([*args, "--headless", "--frames", "130", "--save-last", str(last), "--frame", "torino-rectangle"])
+    code = main(
+        [*args, "--headless", "--frames", "130", "--save-last", str(last), "--frame", "torino-rectangle"]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith("mirror: 130 frames")

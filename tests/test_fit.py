@@ -89,7 +89,9 @@ def test_temple_distances_and_verdicts() -> None:
     assert fit_small.frame_width_mm == pytest.approx(129.0, abs=0.01)
     assert fit_small.verdict == "too_narrow" and fit_big.verdict == "good"
     narrow_face = posed_face(10.0, width_scale=0.9)
-    assert fit_metrics(big, narrow_face, narrow_face.transform @ FacePlacement().matrix()).verdict == "too_wide"
+    assert (
+        fit_metrics(big, narrow_face, narrow_face.transform @ FacePlacement().matrix()).verdict == "too_wide"
+    )
     # By hand: the left temple tip in face space, against the left ear point (454 + offset).
     tip = (FacePlacement().frame_to_face_mm() @ np.array([*small.anchors["temple_end_left"], 1.0]))[:3]
     ear = np.array(CANONICAL_CM[454]) * [1.08, 1, 1] + EAR_OFFSET_CM

@@ -35,7 +35,11 @@ def _customer_with_history(app) -> tuple[int, str]:
     """A customer with a snapshot favourite, a booking, a measurement and a confirmation e-mail."""
     client = app.test_client()
     register(
-        client, "demo.shopper@example.com", name="Demo Shopper", phone="+39 333 765 4321", consent_snapshots=True
+        client,
+        "demo.shopper@example.com",
+        name="Demo Shopper",
+        phone="+39 333 765 4321",
+        consent_snapshots=True,
     )
     face = base64.b64encode(shared_file("faces", "obama.jpg").read_bytes()).decode()
     fav = client.post(

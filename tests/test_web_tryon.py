@@ -311,3 +311,29 @@ def test_websocket_refuses_other_origins_and_unknown_frames(server) -> None:
     reply = _receive_json(ws)
     assert reply["error"] == "unknown_frame" and reply["fatal"]
     _close(ws)
+
+
+def test_live_session_measures_then_gives_the_size_verdict(app, face_model: Path, shared: Path) -> None:
+    from web.catalogue.access import get_catalogue
+    from web.tryon_live.looks import resolve_look
+    from web.tryon_live.pipelines import make_pipeline
+    from web.tryon_live.session import LiveSession
+
+    with app.app_context():
+        catalogue = get_catalogue()
+    look = resolve_look(catalogue, "torino-rectangle")
+    s = LiveSession(lambda model: make_pipeline(model, "video", str(face_model)), catalogue, look)
+    cap = cv2.VideoCapture(str(shared / "video" / "webcam_office_640x480.avi"))
+    fits = []
+    try:
+        for _ in range(130):
+            ok, bgr = cap.read()
+            assert ok
+            fits.append(json.loads(s.handle(encode_jpeg(bgr, 80))[0])["fit"])
+    finally:
+        cap.release()
+        s.close()
+    assert fits[0]["state"] == "measuring" and 0 <= fits[0]["progress"] < 5
+    assert fits[-1]["state"] == "ready"
+    assert fits[-1]["verdict"] in {"too_narrow", "good", "too_wide"}
+    assert "136 mm" in fits[-1]["text_en"] and "136 mm" in fits[-1]["text_it"]  # torino 52□18: 136 mm wide

@@ -253,53 +253,9 @@ class _Wardrobe:
         return f"{e.name}  {size}  {colour}  {lens}  {e.price:.0f} {e.currency}"
 
 
-class _FitAdvisor:
-    """Measures the face for a few seconds (PD, face width), then says how the worn size fits.
-
-    Samples every other frame until ``samples`` are in, then holds the result (memory stays bounded);
-    it starts again when the face has been gone for a second or on :meth:`restart`.
-    """
-
-    def __init__(self, lang: str = "en", samples: int = 60) -> None:
-        self.lang = lang
-        self.samples = samples
-        self.restart()
-
-    def restart(self) -> None:
-        from calibration.session import MeasurementSession
-
-        self.session = MeasurementSession()
-        self.measurements = None
-        self._tick = 0
-        self._missing_since: float | None = None
-
-    def update(self, result) -> None:  # noqa: ANN001 - a LiveResult
-        now = time.monotonic()
-        if not result.faces:
-            self._missing_since = self._missing_since or now
-            if now - self._missing_since > 1.0 and self.session.frames_seen:
-                self.restart()
-            return
-        self._missing_since = None
-        if self.measurements is not None:
-            return
-        self._tick += 1
-        if self._tick % 2:
-            return
-        self.session.add(result.faces[0].observation, result.image)
-        if self.session.frames_seen >= self.samples:
-            self.measurements = self.session.result()
-
-    def line(self, wardrobe: _Wardrobe) -> str:
-        from calibration.advice import advice_for
-
-        if self.measurements is None:
-            done = min(100, int(100 * self.session.frames_seen / self.samples))
-            return f"measuring your face... {done}%" if self.lang == "en" else f"misuro il viso... {done}%"
-        entry = wardrobe.entry
-        size = next((s for s in entry.sizes if s.label == wardrobe.size), entry.default_size)
-        advice = advice_for(size, self.measurements, frame=entry)
-        return advice.text_en if self.lang == "en" else advice.text_it
+def _fit_line(advisor, wardrobe: _Wardrobe, lang: str) -> str:  # noqa: ANN001 - a LiveFitAdvisor
+    status = advisor.status(wardrobe.entry, wardrobe.size)
+    return status["text_it" if lang == "it" else "text_en"]
 
 
 def _draw_hud(image: np.ndarray, lines: list[str]) -> None:
@@ -339,7 +295,11 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                 f"cannot open a window ({exc.msg.strip()}); use --headless on a machine without a display"
             )
     mirror = not args.no_mirror
-    advisor = None if args.no_fit else _FitAdvisor(args.lang)
+    advisor = None
+    if not args.no_fit:
+        from calibration.live import LiveFitAdvisor
+
+        advisor = LiveFitAdvisor()
     last = None
     with_face = 0
     started = time.perf_counter()
@@ -358,7 +318,7 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                     last = result
                     with_face += bool(result.faces)
                     if advisor is not None:
-                        advisor.update(result)
+                        advisor.update(result.faces[0].observation if result.faces else None, result.image)
                     if show:
                         status = getattr(source, "status", "live")
                         hud = [
@@ -366,7 +326,7 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                             wardrobe.caption(),
                         ]
                         if advisor is not None:
-                            hud.append(advisor.line(wardrobe))
+                            hud.append(_fit_line(advisor, wardrobe, args.lang))
                         if not result.faces:
                             hud.append("no face in view" if args.lang == "en" else "nessun viso inquadrato")
                         if status == "reconnecting":
@@ -423,5 +383,5 @@ def cmd_mirror(args: argparse.Namespace) -> int:
         f"last {fps:.1f} fps, median latency {latency:.1f} ms"
     )
     if advisor is not None and advisor.measurements is not None:
-        print(f"fit: {advisor.line(wardrobe)}")
+        print(f"fit: {_fit_line(advisor, wardrobe, args.lang)}")
     return 0

@@ -35,7 +35,15 @@ from .extensions import db
 ROLES = ("customer", "staff")
 BOOKING_STATUSES = ("booked", "cancelled", "attended", "no_show")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MEASUREMENT_KINDS = ("pd", "pd_near", "pd_left", "pd_right", "face_width", "fitting_height", "vertex_distance")
+MEASUREMENT_KINDS = (
+    "pd",
+    "pd_near",
+    "pd_left",
+    "pd_right",
+    "face_width",
+    "fitting_height",
+    "vertex_distance",
+)
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,9 @@ Messages to the browser
 * ``{"type": "ready", "look": {...}, "frame": {...}}`` once the pipeline exists;
 * ``{"type": "look", "look": {...}, "change": "geometry"|"materials"|"none", "ms": ...}`` after a change;
 * per camera frame, ``{"type": "result", "seq", "face_found", "faces", "anchors", "timings_ms",
-  "width", "height"}`` (text) immediately followed by the composited frame (binary JPEG);
+  "width", "height", "fit"}`` (text) immediately followed by the composited frame (binary JPEG);
+  ``fit`` is the frame-size advice (:meth:`calibration.live.LiveFitAdvisor.status`): measuring with a
+  percentage for the first seconds, then the verdict for the size being worn, in English and Italian;
 * ``{"type": "error", "error": code, "message": ..., "fatal": bool}``; an error about a camera frame
   also carries ``"seq"`` and replaces that frame's result, so the browser can send the next frame.
 
@@ -28,6 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from calibration.live import LiveFitAdvisor
 from web.imaging import ImageError, ImageLimits, decode_image, encode_jpeg
 from web.tryon_live.looks import Look, LookError, build_model, dress, update_look
 
@@ -67,6 +70,7 @@ class LiveSession:
         self.seq = 0
         self._last_ts = -1
         self.pipe = pipeline_factory(build_model(look, catalogue))
+        self.fit = LiveFitAdvisor()
 
     def ready_message(self) -> str:
         return json.dumps({"type": "ready", "look": self.look.to_json(), "frame": self._frame_summary()})
@@ -122,6 +126,7 @@ class LiveSession:
         t1 = time.perf_counter()
         result = self.pipe.process(frame, timestamp_ms=self._timestamp_ms())
         t2 = time.perf_counter()
+        self.fit.update(result.faces[0].observation if result.faces else None, frame)
         jpeg = encode_jpeg(result.image, self.jpeg_quality)
         t3 = time.perf_counter()
         timings = {k: round(float(v), 2) for k, v in result.timings_ms.items()}
@@ -143,6 +148,7 @@ class LiveSession:
             "width": int(result.image.shape[1]),
             "height": int(result.image.shape[0]),
             "bytes": len(jpeg),
+            "fit": self.fit.status(self.catalogue.get(self.look.frame_id), self.look.size),
         }
         return [json.dumps(meta), jpeg]
 

@@ -21,7 +21,7 @@
   var el = {
     root: $("tryon"), stage: $("stage"), video: $("camera"), capture: $("capture"), result: $("result"),
     message: $("stage-message"), messageText: $("stage-text"), dropzone: $("dropzone"),
-    photoInput: $("photo-input"), faceHint: $("face-hint"), hudFps: $("hud-fps"), hudRtt: $("hud-rtt"),
+    photoInput: $("photo-input"), faceHint: $("face-hint"), fitAdvice: $("fit-advice"), hudFps: $("hud-fps"), hudRtt: $("hud-rtt"),
     tabCamera: $("tab-camera"), tabPhoto: $("tab-photo"), snapshot: $("btn-snapshot"), save: $("btn-save"),
     next: $("btn-next-frame"), prev: $("btn-prev-frame"), changePhoto: $("btn-change-photo"),
     saveStatus: $("save-status"), snapshots: $("snapshots"), snapshotsWrap: $("snapshots-wrap"),
@@ -259,6 +259,16 @@
       el.faceHint.hidden = true;
     }
     el.root.dataset.faceFound = meta && meta.face_found ? "yes" : "no";
+    showFit(meta && meta.fit);
+  }
+
+  // Frame-size advice from the live measurement (camera mode): "measuring… n%", then the verdict.
+  function showFit(fit) {
+    if (!fit || state.mode !== "camera") { el.fitAdvice.hidden = true; return; }
+    el.fitAdvice.textContent = cfg.locale === "it" ? fit.text_it : fit.text_en;
+    el.fitAdvice.dataset.state = fit.state;
+    el.fitAdvice.dataset.verdict = fit.verdict || "";
+    el.fitAdvice.hidden = false;
   }
 
   function updateStats(meta) {

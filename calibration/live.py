@@ -1,0 +1,88 @@
+"""Frame-size advice in a live view (the mirror, the web try-on): measure first, then judge the fit.
+
+:class:`LiveFitAdvisor` samples every other frame of a live stream into a
+:class:`~calibration.session.MeasurementSession` until it has enough (about 4 s at 30 fps), then
+holds the measurements, so memory stays bounded however long the session runs. It starts over when
+the face has been gone for a second, or on :meth:`LiveFitAdvisor.restart`. Each frame's status says
+how far the measurement is, or the verdict for the frame size being worn, in English and Italian.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from calibration.advice import advice_for
+from calibration.measurements import Measurements
+from calibration.session import MeasurementSession
+
+
+class LiveFitAdvisor:
+    """Measures a face from a live stream, then gives frame-size verdicts.
+
+    samples : frames to measure before judging (every other frame is used)
+    lost_after_s : how long the face may be gone before measuring starts over
+    """
+
+    def __init__(self, samples: int = 60, lost_after_s: float = 1.0) -> None:
+        self.samples = samples
+        self.lost_after_s = lost_after_s
+        self.restart()
+
+    def restart(self) -> None:
+        self.session = MeasurementSession()
+        self.measurements: Measurements | None = None
+        self._tick = 0
+        self._missing_since: float | None = None
+
+    @property
+    def progress(self) -> int:
+        """Percentage of the measurement done (100 once measured)."""
+        if self.measurements is not None:
+            return 100
+        return min(99, int(100 * self.session.frames_seen / self.samples))
+
+    def update(self, observation: Any | None, frame_bgr: np.ndarray | None = None) -> None:
+        """Feed one frame's first face (None: no face in this frame)."""
+        now = time.monotonic()
+        if observation is None:
+            self._missing_since = self._missing_since or now
+            if now - self._missing_since > self.lost_after_s and self.session.frames_seen:
+                self.restart()
+            return
+        self._missing_since = None
+        if self.measurements is not None:
+            return
+        self._tick += 1
+        if self._tick % 2:
+            return
+        self.session.add(observation, frame_bgr)
+        if self.session.frames_seen >= self.samples:
+            self.measurements = self.session.result()
+
+    def status(self, entry: Any, size_label: str | None = None) -> dict[str, Any]:
+        """The advice for ``entry`` (a catalogue ``FrameEntry``) at ``size_label``, JSON-ready.
+
+        ``{"state": "measuring", "progress", "text_en", "text_it"}`` until measured, then
+        ``{"state": "ready", "verdict", "borderline", "text_en", "text_it", "advice": {...}}``.
+        """
+        if self.measurements is None:
+            p = self.progress
+            return {
+                "state": "measuring",
+                "progress": p,
+                "text_en": f"Measuring your face for size advice... {p}%",
+                "text_it": f"Misuro il viso per consigliarti la misura... {p}%",
+            }
+        size = next((s for s in entry.sizes if s.label == size_label), entry.default_size)
+        advice = advice_for(size, self.measurements, frame=entry)
+        return {
+            "state": "ready",
+            "verdict": advice.verdict,
+            "borderline": advice.borderline,
+            "text_en": advice.text_en,
+            "text_it": advice.text_it,
+            "advice": advice.to_dict(),
+        }
