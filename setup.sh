@@ -5,15 +5,15 @@
 #   ./setup.sh --no-run   install only (CI uses this)
 #
 # System packages: libegl1 libgl1 libegl-mesa0 (headless rendering through EGL), chromium (browser
-# tests), postgresql (database tests). They are installed with apt-get when this runs as root or with
-# sudo; otherwise the script stops and names them.
+# tests), postgresql (database tests), xvfb and xauth (the mirror window test). They are installed
+# with apt-get when this runs as root or with sudo; otherwise the script stops and names them.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 RUN_DEMO=1
 [[ "${1:-}" == "--no-run" ]] && RUN_DEMO=0
 
-PACKAGES=(libegl1 libgl1 libegl-mesa0 chromium postgresql)
+PACKAGES=(libegl1 libgl1 libegl-mesa0 chromium postgresql xvfb xauth)
 PYTHON="${PYTHON:-python3}"
 
 missing=()

@@ -73,3 +73,23 @@ def test_live_loop_processes_every_frame_in_order(shared: Path, face_model: Path
     assert all(r.latency_ms > 0 for r in results) and {"track", "render", "composite"} <= set(
         results[0].timings_ms
     )
+
+
+def test_mirror_window_on_a_virtual_display(shared: Path) -> None:
+    """The mirror in a real window (OpenCV highgui) on Xvfb, as in the store but without a screen."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from shared_data import IN_CI
+
+    if shutil.which("xvfb-run") is None:
+        if IN_CI:
+            pytest.fail("xvfb-run is missing: ./setup.sh installs the Debian package xvfb")
+        pytest.skip("xvfb-run is not installed (Debian package xvfb)")
+    video = shared / "video" / "webcam_office_640x480.avi"
+    cmd = ["xvfb-run", "-a", sys.executable, "-m", "tryon", "mirror", "--source", str(video), "--frames", "30"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "mirror: 30 frames" in done.stdout
