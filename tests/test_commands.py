@@ -89,7 +89,18 @@ def test_mirror_window_on_a_virtual_display(shared: Path) -> None:
             pytest.fail("xvfb-run is missing: ./setup.sh installs the Debian package xvfb")
         pytest.skip("xvfb-run is not installed (Debian package xvfb)")
     video = shared / "video" / "webcam_office_640x480.avi"
-    cmd = ["xvfb-run", "-a", sys.executable, "-m", "tryon", "mirror", "--source", str(video), "--frames", "30"]
+    cmd = [
+        "xvfb-run",
+        "-a",
+        sys.executable,
+        "-m",
+        "tryon",
+        "mirror",
+        "--source",
+        str(video),
+        "--frames",
+        "30",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "mirror: 30 frames" in done.stdout
