@@ -314,6 +314,7 @@ class TryOnPipeline:
 
     def close(self) -> None:
         self.tracker.close()
+        self.renderer.close()
 
     def __enter__(self) -> TryOnPipeline:
         return self

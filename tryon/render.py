@@ -149,6 +149,28 @@ def _make_tile_renderer_class() -> type:
             super().__init__(*args, **kwargs)
             self._program_cache = LiveShaderCache()
 
+        # Several scenes share this one context (a scene per live pipeline). pyrender would delete the
+        # buffers of every mesh not in the scene being drawn and upload them again when their own scene
+        # is drawn next; here buffers are uploaded once and released only when their owner says so.
+        def _update_context(self, scene: Any, flags: int) -> None:
+            for mesh in scene.meshes:
+                for primitive in mesh.primitives:
+                    if primitive._vaid is None:
+                        primitive._add_to_context()
+                    for texture in primitive.material.textures:
+                        if not texture._in_context():
+                            texture._add_to_context()
+
+        def release(self, meshes: Any = (), textures: Any = ()) -> None:
+            """Free the GL buffers of ``meshes`` and ``textures`` (GL thread only)."""
+            for mesh in meshes:
+                for primitive in mesh.primitives:
+                    if primitive._vaid is not None:
+                        primitive.delete()
+            for texture in textures:
+                if texture is not None and texture._in_context():
+                    texture.delete()
+
         def _sorted_mesh_nodes(self, scene: Any) -> list:
             occluders, solid, transparent = [], [], []
             for node in scene.mesh_nodes:
@@ -296,6 +318,11 @@ class GLWorker:
                 fut.set_result(fn())
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller
                 fut.set_exception(exc)
+
+    @property
+    def gl(self) -> Any:
+        """The pyrender renderer (GL thread only)."""
+        return self.offscreen._renderer
 
     def submit(self, fn: Callable[[], T]) -> Future:
         """Run ``fn`` on the GL thread; returns a future."""
@@ -534,9 +561,10 @@ class GlassesRenderer:
 
         for node in self._glasses_nodes:
             self.scene.remove_node(node)
+        self.worker.gl.release(meshes=[node.mesh for node in self._glasses_nodes])
         self._glasses_nodes = []
         _frame_pbr(model.frame_material, self._frame_material)
-        _lens_pbr(model.lens_material, self._lens_material)
+        self._set_lens(model.lens_material)
         # One draw per material: every uniform pyrender sets costs a Python round trip, so parts that
         # share a material are merged into one mesh (a catalogue frame draws in 2 calls, not 9).
         for name, meshes, material, is_lens in _material_groups(
@@ -546,7 +574,24 @@ class GlassesRenderer:
             node = self.scene.add(pyrender.Mesh([prim], name=name), name=name, pose=np.eye(4))
             self._glasses_nodes.append(node)
 
+    def _set_lens(self, lens: LensMaterial) -> None:
+        old = self._lens_material.baseColorTexture
+        _lens_pbr(lens, self._lens_material)
+        self.worker.gl.release(textures=[old])
+
     # -- public API ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free this renderer's GL buffers (the process's GL context itself stays)."""
+
+        def free() -> None:
+            meshes = [node.mesh for node in self._glasses_nodes] + [self.occluder_node.mesh]
+            self.worker.gl.release(meshes=meshes, textures=[self._lens_material.baseColorTexture])
+            self._glasses_nodes = []
+
+        if getattr(self, "scene", None) is not None:
+            self.worker.call(free)
+            self.scene = None
 
     @property
     def model(self) -> GlassesModel | None:
@@ -569,7 +614,7 @@ class GlassesRenderer:
             if frame is not None:
                 _frame_pbr(frame, self._frame_material)
             if lens is not None:
-                _lens_pbr(lens, self._lens_material)
+                self._set_lens(lens)
 
         self.worker.call(apply)
         if self._model is not None:
@@ -616,6 +661,8 @@ class GlassesRenderer:
         """
         if self._model is None:
             raise RuntimeError("GlassesRenderer.set_glasses() must be called before render()")
+        if self.scene is None:
+            raise RuntimeError("this GlassesRenderer is closed")
         jobs = []
         for pose, model_matrix in zip(face_poses, model_matrices, strict=True):
             tile = self.tile_for(model_matrix, camera_matrix, image_size)
@@ -713,8 +760,7 @@ def studio_render(
             rgba = worker.render(scene, width, height)
         finally:
             shaders.full_pbr = False
-        # Free this scene's GL buffers now (the renderer keeps them until it sees another scene).
-        worker.offscreen._renderer._update_context(pyrender.Scene(), 0)
+        worker.gl.release(meshes=scene.meshes, textures=[lens_mat.baseColorTexture])
         return rgba
 
     rgba = worker.call(draw).astype(np.float32)
