@@ -20,7 +20,7 @@ from tryon.canonical import head_occluder, load_canonical_face
 from tryon.compose import composite
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting, estimate_lighting
-from tryon.placement import FacePlacement, eye_fit
+from tryon.placement import CANONICAL_IRIS_CM, FacePlacement, eye_fit
 from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
 from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project, resolve_msaa
 from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
@@ -28,9 +28,9 @@ from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_
 log = logging.getLogger(__name__)
 
 ANCHORS_2D = ("bridge", "lens_center_left", "lens_center_right")
-#: MediaPipe's canonical face: iris centres 468/473 at (∓3.18, 2.64, 3.83) cm.
-CANONICAL_PD_MM = 63.64
-CANONICAL_PUPIL_Y_CM = 2.636
+#: The canonical face's PD (mm) and pupil height (cm), from its iris centres 468/473.
+CANONICAL_PD_MM = float(np.linalg.norm(CANONICAL_IRIS_CM[1] - CANONICAL_IRIS_CM[0]) * 10.0)
+CANONICAL_PUPIL_Y_CM = float(CANONICAL_IRIS_CM[0, 1])
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class PipelineOptions:
     placement : where frame space sits on the canonical face
     render : renderer options (backend, occlusion, region-only)
     estimate_light : light the frames from the face region of each frame
-    pupillary_distance_mm : the wearer's (far) PD, where the lens optical centres are made; None uses
-        the canonical face's (63.6 mm between the iris centres)
+    pupillary_distance_mm : the wearer's PD as an optician measured it, where the lens optical centres
+        are made; None uses the PD seen in the picture (see :func:`tryon.placement.eye_fit`)
     """
 
     max_faces: int = 1
@@ -118,9 +118,12 @@ class _EyeFit:
         self._samples: list[np.ndarray] = []
         self._held: np.ndarray | None = None
 
+    @property
+    def held(self) -> np.ndarray | None:
+        """The held estimate once enough frames were seen (None before)."""
+        return self._held
+
     def __call__(self, estimate: np.ndarray) -> np.ndarray:
-        if self._held is not None:
-            return self._held
         self._samples.append(estimate)
         value = np.median(np.asarray(self._samples), axis=0)
         if len(self._samples) >= self.frames:
@@ -200,7 +203,8 @@ class TryOnPipeline:
         """Stage 2: head poses, smoothed per face in video mode (state resets when a face is lost).
 
         Each pose also carries where this person's eyes are relative to the canonical face (the frame
-        is centred on them) and the PD seen at this pose; both are smoothed like the position.
+        is centred on them) and the PD seen at this pose: per frame for stills, and in a video the
+        median of the first frames of the track, then held (see :class:`SmoothingOptions.fit_frames`).
         """
         smooth = self.options.smoothing and self.options.running_mode == "video"
         if len(faces) != len(self._smoothers):
@@ -209,12 +213,14 @@ class TryOnPipeline:
         out = []
         for face, (smoother, fit_filter) in zip(faces, self._smoothers, strict=True):
             m = smoother(face.transform, timestamp_ms) if smooth else face.transform
-            k = self.camera_matrix(*face.image_size)
-            irises = face.landmarks_px[[lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER]]
-            offset, pd = eye_fit(irises, face.transform, k, self._lens_plane_z_cm)
-            fit = np.array([*offset[:2], pd])
-            if self.options.running_mode == "video":
-                fit = fit_filter(fit)
+            fit = fit_filter.held
+            if fit is None:
+                k = self.camera_matrix(*face.image_size)
+                irises = face.landmarks_px[[lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER]]
+                offset, pd = eye_fit(irises, face.transform, k, self._lens_plane_z_cm)
+                fit = np.array([*offset[:2], pd])
+                if self.options.running_mode == "video":
+                    fit = fit_filter(fit)
             out.append(
                 HeadPose(
                     np.asarray(m, dtype=np.float64),

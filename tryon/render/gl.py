@@ -1,0 +1,346 @@
+"""The process's GL context: one thread, one pyrender renderer, headless EGL by default.
+
+An EGL context is current in the thread that made it, and ``OffscreenRenderer.delete()`` terminates
+the shared EGL display for every renderer, so a single :class:`GLWorker` thread owns one
+``OffscreenRenderer`` for the life of the process and every GL call (scene edits included) runs on
+it. Callers in any thread hand it work and wait for the result; while it renders frame *N*, the
+caller's thread is free to track frame *N + 1*.
+
+pyrender's renderer is subclassed (:func:`_make_tile_renderer_class`) to draw a depth-only occluder
+first with colour writes off, then opaque parts, then transparent lenses with premultiplied alpha;
+to keep grow-only framebuffers and read back colour only; to share the context between scenes without
+re-uploading meshes; and to use the light live-view shader in ``shaders/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["egl", "osmesa", "window"]
+T = TypeVar("T")
+
+LIVE_FRAGMENT_SHADER = Path(__file__).with_name("shaders") / "tryon_mesh.frag"
+EGL_PACKAGES = "libegl1 libgl1 libegl-mesa0"
+
+# PyOpenGL reads its platform once, when first imported: pick it now, before anything imports pyrender.
+if "OpenGL" not in sys.modules and os.environ.get("TRYON_RENDER_BACKEND", "egl") in ("egl", "osmesa"):
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ.get("TRYON_RENDER_BACKEND", "egl"))
+
+
+class RenderError(RuntimeError):
+    """The renderer could not start or draw; the message says what to install or change."""
+
+
+def _select_platform(backend: Backend) -> None:
+    wanted = {"egl": "egl", "osmesa": "osmesa", "window": None}[backend]
+    current = os.environ.get("PYOPENGL_PLATFORM")
+    if "OpenGL" in sys.modules:
+        if (current or None) != wanted:
+            raise RenderError(
+                f"OpenGL is already loaded for platform {current!r}; backend {backend!r} needs a new process"
+            )
+        return
+    if wanted is None:
+        os.environ.pop("PYOPENGL_PLATFORM", None)
+    else:
+        os.environ["PYOPENGL_PLATFORM"] = wanted
+
+
+def _make_tile_renderer_class() -> type:
+    """pyrender's Renderer with pass ordering, a depth-only occluder and colour-only read-back."""
+    import pyrender
+    from OpenGL import GL
+    from pyrender import renderer as pr_renderer
+    from pyrender.constants import RenderFlags
+
+    original_blend = pr_renderer.glBlendFunc
+
+    def blend_premultiplied(src: int, dst: int) -> None:
+        # Keep alpha as coverage (src*1 + dst*(1-a)) so the read-back tile is premultiplied.
+        if src == GL.GL_SRC_ALPHA and dst == GL.GL_ONE_MINUS_SRC_ALPHA:
+            GL.glBlendFuncSeparate(
+                GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA
+            )
+        else:
+            original_blend(src, dst)
+
+    pr_renderer.glBlendFunc = blend_premultiplied
+
+    from pyrender.shader_program import ShaderProgramCache
+
+    class LiveShaderCache(ShaderProgramCache):
+        """pyrender's shader cache, with the light live-view fragment shader unless ``full_pbr``."""
+
+        full_pbr = False
+
+        def get_program(self, vertex_shader: str, fragment_shader: str, geometry_shader=None, defines=None):  # noqa: ANN001, ANN201
+            if fragment_shader == "mesh.frag" and not self.full_pbr:
+                fragment_shader = str(LIVE_FRAGMENT_SHADER)
+            return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
+
+    class TileRenderer(pyrender.Renderer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._program_cache = LiveShaderCache()
+
+        # Several scenes share this one context (a scene per live pipeline). pyrender would delete the
+        # buffers of every mesh not in the scene being drawn and upload them again when their own scene
+        # is drawn next; here buffers are uploaded once and released only when their owner says so.
+        def _update_context(self, scene: Any, flags: int) -> None:
+            for mesh in scene.meshes:
+                for primitive in mesh.primitives:
+                    if primitive._vaid is None:
+                        primitive._add_to_context()
+                    for texture in primitive.material.textures:
+                        if not texture._in_context():
+                            texture._add_to_context()
+
+        def release(self, meshes: Any = (), textures: Any = ()) -> None:
+            """Free the GL buffers of ``meshes`` and ``textures`` (GL thread only)."""
+            for mesh in meshes:
+                for primitive in mesh.primitives:
+                    if primitive._vaid is not None:
+                        primitive.delete()
+            for texture in textures:
+                if texture is not None and texture._in_context():
+                    texture.delete()
+
+        def _sorted_mesh_nodes(self, scene: Any) -> list:
+            occluders, solid, transparent = [], [], []
+            for node in scene.mesh_nodes:
+                if not node.mesh.is_visible:
+                    continue
+                if getattr(node.mesh, "tryon_occluder", False):
+                    occluders.append(node)
+                elif node.mesh.is_transparent:
+                    transparent.append(node)
+                else:
+                    solid.append(node)
+            return occluders + solid + transparent
+
+        def _get_primitive_program(self, primitive: Any, flags: int, program_flags: int) -> Any:
+            if getattr(primitive, "tryon_occluder", False):
+                flags |= RenderFlags.DEPTH_ONLY
+            return super()._get_primitive_program(primitive, flags, program_flags)
+
+        def _bind_and_draw_primitive(self, primitive: Any, pose: Any, program: Any, flags: int) -> None:
+            if getattr(primitive, "tryon_occluder", False):
+                GL.glColorMask(GL.GL_FALSE, GL.GL_FALSE, GL.GL_FALSE, GL.GL_FALSE)
+                try:
+                    super()._bind_and_draw_primitive(primitive, pose, program, flags | RenderFlags.DEPTH_ONLY)
+                finally:
+                    GL.glColorMask(GL.GL_TRUE, GL.GL_TRUE, GL.GL_TRUE, GL.GL_TRUE)
+            else:
+                super()._bind_and_draw_primitive(primitive, pose, program, flags)
+
+        # Framebuffers: grow-only, so tiles of changing size never reallocate them; the tile is
+        # drawn into the bottom-left corner (viewport + scissor) and only that corner is read back.
+        msaa_samples = 4  # set per render by the caller
+        _fb_samples = -1
+
+        def _configure_main_framebuffer(self) -> None:
+            width, height = self.viewport_width, self.viewport_height
+            cap_w, cap_h = self._main_fb_dims
+            same_samples = self._fb_samples == self.msaa_samples
+            if self._main_fb is not None and same_samples and cap_w >= width and cap_h >= height:
+                return
+            self._fb_samples = self.msaa_samples
+            cap_w = -(-max(width, cap_w or 0) // 64) * 64
+            cap_h = -(-max(height, cap_h or 0) // 64) * 64
+            self._delete_main_framebuffer()
+            self._main_cb, self._main_db = GL.glGenRenderbuffers(2)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_cb)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA, cap_w, cap_h)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_db)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, cap_w, cap_h)
+            self._main_fb = GL.glGenFramebuffers(1)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+            GL.glFramebufferRenderbuffer(
+                GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._main_cb
+            )
+            GL.glFramebufferRenderbuffer(
+                GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._main_db
+            )
+            if self.msaa_samples > 1:
+                self._main_cb_ms, self._main_db_ms = GL.glGenRenderbuffers(2)
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_cb_ms)
+                GL.glRenderbufferStorageMultisample(
+                    GL.GL_RENDERBUFFER, self.msaa_samples, GL.GL_RGBA, cap_w, cap_h
+                )
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_db_ms)
+                GL.glRenderbufferStorageMultisample(
+                    GL.GL_RENDERBUFFER, self.msaa_samples, GL.GL_DEPTH_COMPONENT24, cap_w, cap_h
+                )
+                self._main_fb_ms = GL.glGenFramebuffers(1)
+                GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb_ms)
+                GL.glFramebufferRenderbuffer(
+                    GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._main_cb_ms
+                )
+                GL.glFramebufferRenderbuffer(
+                    GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._main_db_ms
+                )
+            else:
+                self._main_fb_ms = self._main_fb
+            self._main_fb_dims = (cap_w, cap_h)
+
+        def _delete_main_framebuffer(self) -> None:
+            if self._main_fb_ms is not None and self._main_fb_ms == self._main_fb:
+                self._main_fb_ms = None  # single-sampled: one framebuffer serves both roles
+                GL.glDeleteFramebuffers(1, [self._main_fb])
+                GL.glDeleteRenderbuffers(2, [self._main_cb, self._main_db])
+                self._main_fb = self._main_cb = self._main_db = None
+                self._main_fb_dims = (None, None)
+                return
+            super()._delete_main_framebuffer()
+
+        def _configure_forward_pass_viewport(self, flags: int) -> None:
+            super()._configure_forward_pass_viewport(flags)
+            GL.glEnable(GL.GL_SCISSOR_TEST)  # clears touch the tile only, not the whole buffer
+            GL.glScissor(0, 0, self.viewport_width, self.viewport_height)
+
+        def _read_main_framebuffer(self, scene: Any, flags: int) -> tuple[np.ndarray, None]:
+            width, height = self.viewport_width, self.viewport_height
+            GL.glDisable(GL.GL_SCISSOR_TEST)
+            if self._main_fb_ms != self._main_fb:
+                GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb_ms)
+                GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
+                GL.glBlitFramebuffer(
+                    0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
+                )
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+            buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+            rgba = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 4)[::-1]
+            return rgba, None
+
+    return TileRenderer
+
+
+class GLWorker:
+    """The thread that owns the process's GL context and pyrender renderer."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready: Future = Future()
+        self._thread = threading.Thread(target=self._run, name="tryon-gl", daemon=True)
+        self.gl_renderer = ""
+        self.gl_version = ""
+        self._thread.start()
+        self._ready.result()  # re-raises a start-up failure here, in the caller's thread
+
+    def _run(self) -> None:
+        try:
+            _select_platform(self.backend)
+            import pyrender
+            from OpenGL import GL
+
+            self.offscreen = pyrender.OffscreenRenderer(64, 64)
+            self.offscreen._renderer = _make_tile_renderer_class()(64, 64)
+            self.offscreen._platform.make_current()
+            self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
+            self.gl_version = (GL.glGetString(GL.GL_VERSION) or b"").decode(errors="replace")
+            log.info("GL renderer: %s (%s)", self.gl_renderer, self.gl_version)
+        except BaseException as exc:  # noqa: BLE001 - reported to the creating thread
+            self._ready.set_exception(_explain_start_failure(self.backend, exc))
+            return
+        self._ready.set_result(None)
+        while True:
+            fn, fut = self._queue.get()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                fut.set_exception(exc)
+
+    @property
+    def gl(self) -> Any:
+        """The pyrender renderer (GL thread only)."""
+        return self.offscreen._renderer
+
+    def submit(self, fn: Callable[[], T]) -> Future:
+        """Run ``fn`` on the GL thread; returns a future."""
+        fut: Future = Future()
+        if threading.current_thread() is self._thread:
+            fut.set_result(fn())
+        else:
+            self._queue.put((fn, fut))
+        return fut
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the GL thread and wait for its result."""
+        return self.submit(fn).result()
+
+    def render(self, scene: Any, width: int, height: int, msaa_samples: int = 4) -> np.ndarray:
+        """(GL thread only) render ``scene`` into a ``width`` x ``height`` RGBA array.
+
+        msaa_samples : multisample anti-aliasing (0 or 1: none); changing it reallocates framebuffers
+        """
+        from pyrender.constants import RenderFlags
+
+        self.offscreen._renderer.msaa_samples = int(msaa_samples)
+        self.offscreen.viewport_width = width
+        self.offscreen.viewport_height = height
+        rgba, _ = self.offscreen.render(scene, flags=RenderFlags.RGBA)
+        return rgba
+
+
+def resolve_msaa(requested: int | None, *, still: bool) -> int:
+    """The anti-aliasing sample count: the request, else ``$TRYON_MSAA_SAMPLES``, else 4 (still) / 0."""
+    if requested is not None:
+        return int(requested)
+    env = os.environ.get("TRYON_MSAA_SAMPLES")
+    if env:
+        return int(env)
+    return 4 if still else 0
+
+
+def _explain_start_failure(backend: Backend, exc: BaseException) -> RenderError:
+    if backend == "egl":
+        hint = (
+            f"Headless rendering uses EGL: install the system libraries ({EGL_PACKAGES} on Debian/Ubuntu: "
+            f"sudo apt-get install -y {EGL_PACKAGES}), or choose another backend (render_backend='osmesa' "
+            "or 'window')."
+        )
+    elif backend == "osmesa":
+        hint = "OSMesa rendering needs libosmesa6 and a PyOpenGL newer than pyrender pins; prefer 'egl'."
+    else:
+        hint = "A window backend needs a display (DISPLAY or WAYLAND_DISPLAY); use 'egl' on servers."
+    return RenderError(f"Could not start the {backend} renderer: {exc}. {hint}")
+
+
+_WORKERS: dict[str, GLWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def gl_worker(backend: Backend | None = None) -> GLWorker:
+    """The process-wide GL worker (created on first use; one backend per process).
+
+    backend : None picks ``$TRYON_RENDER_BACKEND`` or else "egl"
+    """
+    backend = backend or os.environ.get("TRYON_RENDER_BACKEND", "egl")  # type: ignore[assignment]
+    if backend not in ("egl", "osmesa", "window"):
+        raise ValueError(f"render backend must be 'egl', 'osmesa' or 'window', got {backend!r}")
+    with _WORKERS_LOCK:
+        if _WORKERS:
+            (existing,) = _WORKERS.values()
+            if existing.backend != backend:
+                raise RenderError(
+                    f"this process renders with {existing.backend!r}; cannot also use {backend!r}"
+                )
+            return existing
+        worker = GLWorker(backend)
+        _WORKERS[backend] = worker
+        return worker

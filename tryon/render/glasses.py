@@ -1,0 +1,230 @@
+"""Drawing one glasses model for any number of faces, as premultiplied RGBA tiles.
+
+Only the region the glasses cover is rendered: each face's glasses are projected, their bounds become
+a tile (rounded up to 32 px), and the camera's principal point is shifted so the tile renders exactly
+the pixels it covers. The head (:func:`tryon.canonical.head_occluder`) is a depth-only occluder, so
+temples behind it fail the depth test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import trimesh
+
+from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
+from tryon.lighting import Lighting
+from tryon.render.camera import Z_FAR_CM, Z_NEAR_CM, project
+from tryon.render.gl import Backend, gl_worker, resolve_msaa
+from tryon.render.materials import concatenate, frame_pbr, lens_pbr, material_groups, primitive
+
+TILE_QUANTUM = 32
+TILE_PADDING = 4
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A rendered tile to composite.
+
+    rgba : (h, w, 4) uint8, colour premultiplied by alpha, alpha = coverage
+    x, y : position of the tile's top-left pixel in the frame (may be partly outside it)
+    """
+
+    rgba: np.ndarray
+    x: int
+    y: int
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Options of :class:`GlassesRenderer`.
+
+    backend : "egl" (headless, default), "osmesa", or "window" (pyglet, needs a display)
+    occlusion : draw the head as a depth-only occluder (temples vanish behind the head)
+    region_only : render only the tile the glasses cover (False renders the whole frame: slower)
+    msaa_samples : multisample anti-aliasing; None picks ``$TRYON_MSAA_SAMPLES`` or else 4 for stills
+        and 0 for video, where on a software rasteriser 4x MSAA triples the render time
+    """
+
+    backend: Backend | None = None
+    occlusion: bool = True
+    region_only: bool = True
+    msaa_samples: int | None = None
+
+
+class GlassesRenderer:
+    """Draws one glasses model for any number of faces, as premultiplied RGBA tiles.
+
+    All pyrender objects live on the GL thread; public methods may be called from any thread.
+    """
+
+    def __init__(self, occluder: trimesh.Trimesh, options: RenderOptions | None = None) -> None:
+        self.options = options or RenderOptions()
+        self.worker = gl_worker(self.options.backend)
+        self.msaa_samples = resolve_msaa(self.options.msaa_samples, still=True)
+        self._model: GlassesModel | None = None
+        self._bounds_cm = np.zeros((8, 4))
+        self.worker.call(lambda: self._build_scene(occluder))
+
+    # -- GL-thread helpers -------------------------------------------------------------------------
+
+    def _build_scene(self, occluder: trimesh.Trimesh) -> None:
+        import pyrender
+
+        self.scene = pyrender.Scene(bg_color=np.zeros(4), ambient_light=np.full(3, 0.3))
+        self.camera = pyrender.IntrinsicsCamera(fx=500, fy=500, cx=32, cy=32, znear=Z_NEAR_CM, zfar=Z_FAR_CM)
+        self.scene.add(self.camera, pose=np.eye(4))
+        self.light = pyrender.DirectionalLight(color=np.ones(3), intensity=3.0)
+        self.light_node = self.scene.add(self.light, pose=np.eye(4))
+        occ_material = pyrender.MetallicRoughnessMaterial(name="occluder")
+        prim = primitive(occluder, occ_material, scale=1.0)
+        prim.tryon_occluder = True
+        mesh = pyrender.Mesh([prim], name="occluder")
+        mesh.tryon_occluder = True
+        self.occluder_node = self.scene.add(mesh, name="occluder", pose=np.eye(4))
+        self.occluder_node.mesh.is_visible = self.options.occlusion
+        self._glasses_nodes: list[Any] = []
+        self._frame_material = frame_pbr(FrameMaterial())
+        self._lens_material = lens_pbr(LensMaterial())
+
+    def _install_model(self, model: GlassesModel) -> None:
+        import pyrender
+
+        for node in self._glasses_nodes:
+            self.scene.remove_node(node)
+        self.worker.gl.release(meshes=[node.mesh for node in self._glasses_nodes])
+        self._glasses_nodes = []
+        frame_pbr(model.frame_material, self._frame_material)
+        self._set_lens(model.lens_material)
+        # One draw per material: every uniform pyrender sets costs a Python round trip, so parts that
+        # share a material are merged into one mesh (a catalogue frame draws in 2 calls, not 9).
+        for name, meshes, material, is_lens in material_groups(
+            model, self._frame_material, self._lens_material
+        ):
+            prim = primitive(concatenate(meshes), material, scale=0.1, uv_from_height=is_lens)
+            node = self.scene.add(pyrender.Mesh([prim], name=name), name=name, pose=np.eye(4))
+            self._glasses_nodes.append(node)
+
+    def _set_lens(self, lens: LensMaterial) -> None:
+        old = self._lens_material.baseColorTexture
+        lens_pbr(lens, self._lens_material)
+        self.worker.gl.release(textures=[old])
+
+    # -- public API ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free this renderer's GL buffers (the process's GL context itself stays)."""
+
+        def free() -> None:
+            meshes = [node.mesh for node in self._glasses_nodes] + [self.occluder_node.mesh]
+            self.worker.gl.release(meshes=meshes, textures=[self._lens_material.baseColorTexture])
+            self._glasses_nodes = []
+
+        if getattr(self, "scene", None) is not None:
+            self.worker.call(free)
+            self.scene = None
+
+    @property
+    def model(self) -> GlassesModel | None:
+        return self._model
+
+    def set_glasses(self, model: GlassesModel) -> None:
+        """Switch to another glasses model (uploads its meshes on the next render)."""
+        lo, hi = model.bounds * 0.1
+        corners = np.array(
+            [[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+        )
+        self.worker.call(lambda: self._install_model(model))
+        self._bounds_cm = corners
+        self._model = model
+
+    def set_materials(self, frame: FrameMaterial | None = None, lens: LensMaterial | None = None) -> None:
+        """Change colours in place: no geometry is rebuilt; the next render shows them."""
+
+        def apply() -> None:
+            if frame is not None:
+                frame_pbr(frame, self._frame_material)
+            if lens is not None:
+                self._set_lens(lens)
+
+        self.worker.call(apply)
+        if self._model is not None:
+            self._model = self._model.with_materials(frame, lens)
+
+    def tile_for(
+        self, model_matrix: np.ndarray, camera_matrix: np.ndarray, image_size: tuple[int, int]
+    ) -> tuple[int, int, int, int] | None:
+        """The tile ``(x, y, w, h)`` covering the glasses at ``model_matrix`` (frame cm -> camera cm).
+
+        None when the glasses are entirely outside the image or behind the camera.
+        """
+        width, height = image_size
+        if not self.options.region_only:
+            return 0, 0, width, height
+        corners = (model_matrix @ self._bounds_cm.T).T[:, :3]
+        if np.any(corners[:, 2] >= -Z_NEAR_CM):
+            return 0, 0, width, height  # too close to project its bounds safely: draw it all
+        px = project(corners, camera_matrix)
+        x0, y0 = np.floor(px.min(axis=0)).astype(int) - TILE_PADDING
+        x1, y1 = np.ceil(px.max(axis=0)).astype(int) + TILE_PADDING
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        w = -(-(x1 - x0) // TILE_QUANTUM) * TILE_QUANTUM
+        h = -(-(y1 - y0) // TILE_QUANTUM) * TILE_QUANTUM
+        return int(x0), int(y0), int(w), int(h)
+
+    def render(
+        self,
+        face_poses: Sequence[np.ndarray],
+        model_matrices: Sequence[np.ndarray],
+        camera_matrix: np.ndarray,
+        image_size: tuple[int, int],
+        lighting: Lighting | None = None,
+    ) -> list[Overlay]:
+        """Render the glasses for each face.
+
+        face_poses : per face, (4, 4) canonical face (cm) -> camera (cm); places the head occluder
+        model_matrices : per face, (4, 4) frame space (cm) -> camera (cm); places the glasses
+        camera_matrix : (3, 3) pinhole intrinsics in pixels
+        image_size : (width, height) of the camera image
+        lighting : the room's light as estimated from the image (None: neutral studio light)
+        """
+        if self._model is None:
+            raise RuntimeError("GlassesRenderer.set_glasses() must be called before render()")
+        if self.scene is None:
+            raise RuntimeError("this GlassesRenderer is closed")
+        jobs = []
+        for pose, model_matrix in zip(face_poses, model_matrices, strict=True):
+            tile = self.tile_for(model_matrix, camera_matrix, image_size)
+            if tile is not None:
+                jobs.append((pose, model_matrix, tile))
+        if not jobs:
+            return []
+        return self.worker.call(lambda: [self._render_one(*job, camera_matrix, lighting) for job in jobs])
+
+    def _render_one(
+        self,
+        pose: np.ndarray,
+        model_matrix: np.ndarray,
+        tile: tuple[int, int, int, int],
+        camera_matrix: np.ndarray,
+        lighting: Lighting | None,
+    ) -> Overlay:
+        x, y, w, h = tile
+        cam = self.camera
+        cam.fx, cam.fy = float(camera_matrix[0, 0]), float(camera_matrix[1, 1])
+        cam.cx, cam.cy = float(camera_matrix[0, 2]) - x, float(camera_matrix[1, 2]) - y
+        self.scene.set_pose(self.occluder_node, pose)
+        for node in self._glasses_nodes:
+            self.scene.set_pose(node, model_matrix)
+        light = lighting or Lighting.neutral()
+        self.scene.ambient_light = np.asarray(light.ambient, dtype=np.float64)
+        self.light.color = np.asarray(light.key_color, dtype=np.float64)
+        self.light.intensity = float(light.key_intensity)
+        self.scene.set_pose(self.light_node, light.key_pose())
+        rgba = self.worker.render(self.scene, w, h, self.msaa_samples)
+        return Overlay(rgba=rgba, x=x, y=y)

@@ -1,0 +1,102 @@
+"""pyrender materials and primitives for glasses: PBR frames, tinted (gradient) lenses, merged parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import trimesh
+
+from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
+
+
+def frame_pbr(m: FrameMaterial, target: Any = None) -> Any:
+    import pyrender
+
+    if target is None:
+        target = pyrender.MetallicRoughnessMaterial(name=m.name, doubleSided=True, alphaMode="OPAQUE")
+    target.baseColorFactor = np.asarray(m.base_color, dtype=np.float32)
+    target.metallicFactor = float(m.metallic)
+    target.roughnessFactor = float(m.roughness)
+    return target
+
+
+def lens_texture(m: LensMaterial) -> Any:
+    """A 1x64 RGBA texture: the lens opacity from top (v=1) to bottom (v=0)."""
+    import pyrender
+
+    v = np.linspace(0.0, 1.0, 64)[:, None]  # v = 0 at the bottom edge; pyrender flips rows on upload
+    alpha = m.opacity_bottom + (m.opacity_top - m.opacity_bottom) * v
+    img = np.concatenate([np.full((64, 3), 255.0), alpha * 255.0], axis=1)
+    img = np.round(img).astype(np.uint8)[::-1].reshape(64, 1, 4)
+    return pyrender.Texture(source=img, source_channels="RGBA")
+
+
+def lens_pbr(m: LensMaterial, target: Any = None) -> Any:
+    import pyrender
+
+    if target is None:
+        target = pyrender.MetallicRoughnessMaterial(name="lens", doubleSided=True, alphaMode="BLEND")
+    target.baseColorFactor = np.array([*m.tint, 1.0], dtype=np.float32)
+    target.metallicFactor = 0.9 if m.mirror else 0.1
+    target.roughnessFactor = 0.08
+    target.baseColorTexture = lens_texture(m)
+    target._tex_flags = None  # pyrender caches texture flags; the lens always has a colour texture
+    return target
+
+
+def primitive(mesh: trimesh.Trimesh, material: Any, *, scale: float, uv_from_height: bool = False) -> Any:
+    import pyrender
+
+    positions = np.asarray(mesh.vertices, dtype=np.float32) * scale
+    normals = np.asarray(mesh.vertex_normals, dtype=np.float32)
+    texcoord = None
+    if uv_from_height:
+        y = positions[:, 1]
+        span = max(float(y.max() - y.min()), 1e-6)
+        texcoord = np.stack([np.full_like(y, 0.5), (y - y.min()) / span], axis=1).astype(np.float32)
+    return pyrender.Primitive(
+        positions=positions,
+        normals=normals,
+        texcoord_0=texcoord,
+        indices=np.asarray(mesh.faces, dtype=np.uint32),
+        material=material,
+        mode=4,
+    )
+
+
+def concatenate(meshes: list[trimesh.Trimesh]) -> trimesh.Trimesh:
+    """One mesh from several, keeping each part's own smooth vertex normals."""
+    if len(meshes) == 1:
+        return meshes[0]
+    vertices, faces, normals, offset = [], [], [], 0
+    for m in meshes:
+        vertices.append(np.asarray(m.vertices))
+        faces.append(np.asarray(m.faces) + offset)
+        normals.append(np.asarray(m.vertex_normals))
+        offset += len(m.vertices)
+    return trimesh.Trimesh(
+        np.vstack(vertices), np.vstack(faces), vertex_normals=np.vstack(normals), process=False
+    )
+
+
+def material_groups(
+    model: GlassesModel, frame_material: Any, lens_material: Any
+) -> list[tuple[str, list[trimesh.Trimesh], Any, bool]]:
+    """Parts grouped by the material they are drawn with: ``(name, meshes, material, is_lens)``."""
+    groups: dict[object, tuple[str, list[trimesh.Trimesh], Any, bool]] = {}
+    for part in model.parts:
+        if part.role == "lens":
+            key: object = "lens"
+            entry = groups.setdefault(key, ("lenses", [], lens_material, True))
+        elif part.material is None:
+            key = "frame"
+            entry = groups.setdefault(key, ("frame", [], frame_material, False))
+        else:
+            key = part.material
+            entry = groups.setdefault(key, (part.name, [], None, False))
+            if entry[2] is None:
+                entry = (entry[0], entry[1], frame_pbr(part.material), False)
+                groups[key] = entry
+        entry[1].append(part.mesh)
+    return list(groups.values())
