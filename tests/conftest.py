@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,23 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def face_model(shared: Path) -> Path:
     return require(shared / "models" / "face_landmarker.task")
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A per-test cache folder for generated meshes (``TRYON_CACHE_DIR``)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TRYON_CACHE_DIR", str(cache))
+    return cache
+
+
+@pytest.fixture
+def data(shared: Path) -> Callable[..., Path]:
+    """A file of the shared test data (``../shared``); the ``shared`` fixture skips when it is absent."""
+
+    def get(*parts: str) -> Path:
+        path = shared.joinpath(*parts)
+        assert path.is_file(), f"{path} is missing from the shared data"
+        return path
+
+    return get

@@ -13,22 +13,8 @@ from tryon.configurator import configure
 from tryon.fit import CANONICAL_CM, EAR_OFFSET_CM, face_space_points, fit_metrics
 from tryon.placement import FacePlacement
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRYON_CACHE_DIR", str(tmp_path / "cache"))
-
-
-@pytest.fixture
-def data(shared: Path) -> Callable[..., Path]:
-    """A file of the shared test data (``../shared``); the ``shared`` fixture skips when it is absent."""
-
-    def get(*parts: str) -> Path:
-        path = shared.joinpath(*parts)
-        assert path.is_file(), f"{path} is missing from the shared data"
-        return path
-
-    return get
+# Generated meshes go to a per-test cache, never the developer's (fixtures in conftest.py).
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @dataclass
