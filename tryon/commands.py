@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -120,29 +122,37 @@ def _friendly(exc: BaseException) -> str | None:
     return None
 
 
+def _reports_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Expected failures (bad input, no model, no renderer) end the command with one line and exit 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except Exception as exc:
+            message = _friendly(exc)
+            if message is None:
+                raise
+            return _fail(message)
+
+    return run
+
+
 # -- render ------------------------------------------------------------------------------------
 
 
+@_reports_errors
 def cmd_render(args: argparse.Namespace) -> int:
     from tryon.pipeline import TryOnPipeline
 
-    try:
-        image = read_image(args.image)
-    except ImageDecodeError as exc:
-        return _fail(str(exc))
+    image = read_image(args.image)
     out_path = Path(args.output)
     if out_path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}:
         return _fail(f"output {out_path} must end in .png, .jpg, .webp, .bmp or .tif")
-    try:
-        model = _configure(args)
-        h, w = image.shape[:2]
-        with TryOnPipeline(model, _pipeline_options(args, "image", (w, h))) as pipeline:
-            result = pipeline.process(image)
-    except Exception as exc:
-        message = _friendly(exc)
-        if message is None:
-            raise
-        return _fail(message)
+    model = _configure(args)
+    h, w = image.shape[:2]
+    with TryOnPipeline(model, _pipeline_options(args, "image", (w, h))) as pipeline:
+        result = pipeline.process(image)
     if not cv2.imwrite(str(out_path), result.image):
         return _fail(f"cannot write {out_path}")
     if args.json:
@@ -156,16 +166,14 @@ def cmd_render(args: argparse.Namespace) -> int:
 # -- video ------------------------------------------------------------------------------------
 
 
+@_reports_errors
 def cmd_video(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from tryon.pipeline import TryOnPipeline
     from tryon.sources import VideoFileSource
 
-    try:
-        source = VideoFileSource(args.input)
-    except SourceError as exc:
-        return _fail(str(exc))
+    source = VideoFileSource(args.input)
     out_path = Path(args.output)
     fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out_path.suffix.lower() == ".avi" else "mp4v"))
     writer = None
@@ -186,11 +194,6 @@ def cmd_video(args: argparse.Namespace) -> int:
                 faces_seen += bool(result.faces)
                 bar.update(1)
             bar.close()
-    except Exception as exc:
-        message = _friendly(exc)
-        if message is None:
-            raise
-        return _fail(message)
     finally:
         if writer is not None:
             writer.release()
@@ -266,22 +269,17 @@ def _draw_hud(image: np.ndarray, lines: list[str]) -> None:
         y += 22
 
 
+@_reports_errors
 def cmd_mirror(args: argparse.Namespace) -> int:
     from tryon.live import LiveTryOn
     from tryon.pipeline import TryOnPipeline
     from tryon.sources import open_source
 
-    try:
-        wardrobe = _Wardrobe(args)
-        if args.source:
-            source = open_source(args.source, live=True, loop=True)
-        else:
-            source = open_source(args.camera if args.camera is not None else 0)
-    except Exception as exc:
-        message = _friendly(exc)
-        if message is None:
-            raise
-        return _fail(message)
+    wardrobe = _Wardrobe(args)
+    if args.source:
+        source = open_source(args.source, live=True, loop=True)
+    else:
+        source = open_source(args.camera if args.camera is not None else 0)
     window = "tryon mirror"
     show = not args.headless
     if show:
@@ -367,11 +365,6 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                     if args.frames and live.frames_done >= args.frames:
                         break
                 fps, latency, done = live.fps, live.latency_ms, live.frames_done
-    except Exception as exc:
-        message = _friendly(exc)
-        if message is None:
-            raise
-        return _fail(message)
     finally:
         if show:
             cv2.destroyAllWindows()
