@@ -58,6 +58,50 @@ def _select_platform(backend: Backend) -> None:
         os.environ["PYOPENGL_PLATFORM"] = wanted
 
 
+def _cache_uniform_locations() -> None:
+    """Make pyrender look each shader uniform up once instead of at every draw.
+
+    pyrender's ``ShaderProgram.set_uniform`` calls ``glGetUniformLocation`` for every uniform of every
+    draw and raises and swallows an exception for each one the shader lacks (the live-view shader lacks
+    most light types'); in Python that is a large share of a small tile's render time. Same behaviour,
+    with the locations cached per linked program.
+    """
+    from OpenGL import GL
+    from pyrender.shader_program import ShaderProgram
+
+    if getattr(ShaderProgram, "_tryon_cached", False):
+        return
+
+    def set_uniform(self: Any, name: str, value: Any, unsigned: bool = False) -> None:
+        cache = self.__dict__.get("_tryon_locations")
+        if cache is None or cache[0] != self._program_id:
+            cache = (self._program_id, {})
+            self.__dict__["_tryon_locations"] = cache
+        loc = cache[1].get(name)
+        if loc is None:
+            loc = cache[1][name] = GL.glGetUniformLocation(self._program_id, name)
+        if loc == -1:
+            return  # the shader has no such uniform: pyrender ignores these too
+        if isinstance(value, np.ndarray):
+            if value.ndim == 1:
+                if np.issubdtype(value.dtype, np.unsignedinteger) or unsigned:
+                    kind, value = "u", value.astype(np.uint32)
+                elif np.issubdtype(value.dtype, np.integer):
+                    kind, value = "i", value.astype(np.int32)
+                else:
+                    kind, value = "f", value.astype(np.float32)
+                self._FUNC_MAP[(value.shape[0], kind)](loc, 1, value)
+            else:
+                self._FUNC_MAP[value.shape](loc, 1, GL.GL_TRUE, value)
+        elif isinstance(value, bool | int):
+            (GL.glUniform1ui if unsigned else GL.glUniform1i)(loc, int(value))
+        elif isinstance(value, float):
+            GL.glUniform1f(loc, value)
+
+    ShaderProgram.set_uniform = set_uniform
+    ShaderProgram._tryon_cached = True
+
+
 def _make_tile_renderer_class() -> type:
     """pyrender's Renderer with pass ordering, a depth-only occluder and colour-only read-back."""
     import pyrender
@@ -77,6 +121,7 @@ def _make_tile_renderer_class() -> type:
             original_blend(src, dst)
 
     pr_renderer.glBlendFunc = blend_premultiplied
+    _cache_uniform_locations()
 
     from pyrender.shader_program import ShaderProgramCache
 
