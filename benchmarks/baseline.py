@@ -7,7 +7,8 @@ the speed-up is a ratio of two numbers taken under the same conditions (absolute
 * tracks and smooths with the same :class:`tryon.pipeline.TryOnPipeline` stages (``track``,
   ``poses``), so both loops do identical tracking work;
 * renders the **whole frame** every frame (``RenderOptions(region_only=False)``) through the same
-  process-wide GL worker, instead of only the tile the glasses cover;
+  process-wide GL worker, instead of only the tile the glasses cover, with pyrender's own default of
+  4x multisampling (:data:`BASELINE_MSAA`; the pipeline picks its own, see ``RenderOptions``);
 * blends the full-frame overlay into the camera frame in **float32** numpy over every pixel, instead
   of a uint8 blend of the covered rows;
 * does everything **sequentially in one thread**: no overlap of tracking with rendering.
@@ -18,13 +19,28 @@ It composites the same picture as the pipeline (up to rounding), so it is a fair
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 from tryon.glasses import GlassesModel
 from tryon.pipeline import PipelineOptions, TryOnPipeline
 from tryon.render import Overlay, RenderOptions
+
+#: pyrender's ``OffscreenRenderer`` always multisamples 4x: what a first version gets without asking.
+BASELINE_MSAA = 4
+
+
+def baseline_render_options(
+    options: RenderOptions | None = None, msaa_samples: int = BASELINE_MSAA
+) -> RenderOptions:
+    """The product's renderer options with whole-frame rendering (and ``msaa_samples`` where the
+    renderer has that option)."""
+    options = options or RenderOptions()
+    changes: dict[str, object] = {"region_only": False}
+    if "msaa_samples" in {f.name for f in fields(RenderOptions)}:
+        changes["msaa_samples"] = msaa_samples
+    return replace(options, **changes)
 
 
 def blend_float32(frame_bgr: np.ndarray, overlay: Overlay) -> np.ndarray:
@@ -52,16 +68,12 @@ class BaselineTryOn:
     per-stage timings (ms) and whether a face was found.
     """
 
-    def __init__(self, glasses: GlassesModel, options: PipelineOptions | None = None) -> None:
+    def __init__(
+        self, glasses: GlassesModel, options: PipelineOptions | None = None, msaa_samples: int = BASELINE_MSAA
+    ) -> None:
         options = options or PipelineOptions()
-        self.pipeline = TryOnPipeline(
-            glasses, replace(options, render=replace(options.render, region_only=False))
-        )
-
-    @staticmethod
-    def render_options(options: RenderOptions | None = None) -> RenderOptions:
-        """The baseline's renderer options: the product's, with whole-frame rendering."""
-        return replace(options or RenderOptions(), region_only=False)
+        render = baseline_render_options(options.render, msaa_samples)
+        self.pipeline = TryOnPipeline(glasses, replace(options, render=render))
 
     def process(self, frame_bgr: np.ndarray, timestamp_ms: float) -> tuple[dict[str, float], bool]:
         """Dress ``frame_bgr`` ((H, W, 3) uint8 BGR, modified in place). Returns (timings_ms, face_found)."""

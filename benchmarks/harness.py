@@ -23,8 +23,8 @@ from tqdm import tqdm
 from benchmarks import targets as targets_mod
 from benchmarks.inputs import DecodedClip, Fit, InputError, decode_clip, default_video_for
 from benchmarks.machine import load_average, machine_info
-from benchmarks.modes import MODES, run_mode
-from benchmarks.stats import summarize
+from benchmarks.modes import MODES, merge_runs, run_mode
+from benchmarks.stats import summarize, wait_until_quiet
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ SCHEMA_VERSION = 1
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FACE_MODEL = ROOT.parent / "shared" / "models" / "face_landmarker.task"
 DEFAULT_RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
+LEAK_WARMUP = 100
+WEB_FRAMES = 300
 
 
 @dataclass
@@ -41,12 +43,13 @@ class BenchConfig:
     resolutions: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_RESOLUTIONS))
     modes: list[str] = field(default_factory=lambda: list(MODES))
     frames: int = 300
+    rounds: int = 1  # run the modes this many times, interleaved, and pool the frames
     warmup: int = 30
     source: str | None = None  # None: the shared webcam clip (the 1080p studio clip at 1080p)
     fit: Fit = "crop"
     frame_id: str | None = None  # None: the first catalogue frame
     face_model: str | None = None
-    pool_mb: int = 1024  # most memory for pre-decoded frames per resolution
+    pool_mb: int = 512  # most memory for pre-decoded frames per resolution
     codec_frames: int = 100
     sweep: bool = False
     sweep_triangles: list[int] = field(default_factory=lambda: [1000, 10000, 100000])
@@ -60,7 +63,13 @@ class BenchConfig:
     web_duration_s: float = 10.0
     web_warmup_frames: int = 10
     web_resolution: tuple[int, int] = (640, 480)
+    web_server: str = "gunicorn"
+    baseline_msaa: int = 4  # pyrender's default, what a first version renders with
     progress: bool = True
+    retry_noisy: int = 0  # run a measurement again (up to this many times) when others used the CPU
+    noise_threshold: float = 10.0  # percent of all cores used by other processes that counts as noisy
+    retry_wait_s: float = 300.0  # how long to wait for quiet before a retry
+    wait_quiet_s: float = 0.0  # wait up to this long for other processes to stop using the CPU
 
     def validate(self) -> None:
         if self.frames < 1:
@@ -112,9 +121,12 @@ class _Clips:
             path = self.config.source or str(default_video_for(size))
             budget = max(int(self.config.pool_mb * 2**20 // (size[0] * size[1] * 3)), 2)
             wanted = min(self.needs.get(size, self.config.frames + self.config.warmup), budget)
-            with tqdm(total=wanted, desc=f"decode {_size(size)}", unit="fr", leave=False,
-                      disable=not self.progress) as bar:
-                self._clips[size] = decode_clip(path, size, max_frames=wanted, fit=self.config.fit, progress=bar)
+            with tqdm(
+                total=wanted, desc=f"decode {_size(size)}", unit="fr", leave=False, disable=not self.progress
+            ) as bar:
+                self._clips[size] = decode_clip(
+                    path, size, max_frames=wanted, fit=self.config.fit, progress=bar
+                )
         return self._clips[size]
 
     def release(self, size: tuple[int, int]) -> None:
@@ -155,6 +167,26 @@ def _codec_stages(clip: DecodedClip, frames: int) -> dict:
     }
 
 
+def _render_settings(options: object, baseline_msaa: int) -> dict:
+    """The renderer settings of the pipeline and of the baseline, as run."""
+    render = options.render  # type: ignore[attr-defined]
+    out: dict = {"pipeline": {"region_only": render.region_only, "occlusion": render.occlusion}}
+    try:
+        from tryon.render import resolve_msaa
+
+        out["pipeline"]["msaa_samples"] = resolve_msaa(getattr(render, "msaa_samples", None), still=False)
+    except ImportError:
+        out["pipeline"]["msaa_samples"] = None
+    out["baseline"] = {
+        "region_only": False,
+        "occlusion": render.occlusion,
+        "msaa_samples": baseline_msaa,
+        "blend": "float32 numpy, whole frame",
+        "threads": "one (sequential)",
+    }
+    return out
+
+
 def _clip_info(clip: DecodedClip) -> dict:
     return {
         "source": str(clip.path),
@@ -179,7 +211,11 @@ def _mode_line(res: str, run: dict) -> str:
 
 
 def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) -> dict:
-    """Run everything ``config`` asks for; returns the result document (not yet validated)."""
+    """Run everything ``config`` asks for; returns the result document (not yet validated).
+
+    A failing optional phase (sweep, leak check, web) is recorded under ``errors`` and the others go
+    on; bad input (resolution, source, frame id) raises before anything is measured.
+    """
     from tryon.configurator import configure
     from tryon.pipeline import PipelineOptions
 
@@ -187,6 +223,11 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
     say = report or (lambda line: log.info("%s", line))
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     face_model = _resolve_face_model(config.face_model)
+    if face_model:  # sub-processes (the web server) and helpers that resolve the model themselves
+        os.environ.setdefault("TRYON_FACE_MODEL", face_model)
+    quiet = wait_until_quiet(config.wait_quiet_s) if config.wait_quiet_s > 0 else None
+    if quiet is not None and not quiet["quiet"]:
+        say(f"warning: the machine is still busy ({quiet['busy_percent']}% CPU): results will be noisy")
     load_start = load_average()
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
@@ -208,16 +249,48 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
     if config.sweep:
         clips.need(config.sweep_resolution, config.frames + config.warmup)
     if config.leak_check:
-        clips.need(config.leak_resolution, config.leak_frames + 100)
+        clips.need(config.leak_resolution, config.leak_frames + LEAK_WARMUP)
     if config.web:
-        clips.need(config.web_resolution, 300)
+        clips.need(config.web_resolution, WEB_FRAMES)
 
-    def run(mode: str, size: tuple[int, int], model: object, count: int, warmup: int, desc: str,
-            rss_every: int = 0) -> dict:
+    def run(
+        mode: str,
+        size: tuple[int, int],
+        model: object,
+        count: int,
+        warmup: int,
+        desc: str,
+        rss_every: int = 0,
+    ) -> dict:
+        """One timed run; repeated (best of the attempts) when other processes took the CPU meanwhile."""
         clip = clips.get(size)
-        with tqdm(total=count + warmup, desc=desc, unit="fr", leave=False, disable=not config.progress) as bar:
-            return run_mode(mode, clip.frames, model, count=count, warmup=warmup, options=options,  # type: ignore[arg-type]
-                            fps=clip.fps, on_frame=bar.update, rss_every=rss_every)
+        attempts: list[dict] = []
+        while True:
+            with tqdm(
+                total=count + warmup, desc=desc, unit="fr", leave=False, disable=not config.progress
+            ) as bar:
+                attempts.append(
+                    run_mode(
+                        mode,
+                        clip.frames,
+                        model,  # type: ignore[arg-type]
+                        count=count,
+                        warmup=warmup,
+                        options=options,
+                        fps=clip.fps,
+                        on_frame=bar.update,
+                        rss_every=rss_every,
+                        baseline_msaa=config.baseline_msaa,
+                    )
+                )
+            others = attempts[-1]["cpu"]["others_percent"]
+            if others <= config.noise_threshold or len(attempts) > config.retry_noisy:
+                break
+            say(f"{desc}: other processes used {others:.0f}% of the CPU meanwhile; waiting to run it again")
+            wait_until_quiet(config.retry_wait_s)
+        best = min(attempts, key=lambda a: a["cpu"]["others_percent"])
+        best["attempts"] = len(attempts)
+        return best
 
     resolutions = []
     for size in config.resolutions:
@@ -231,16 +304,28 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
             "capture_decode": summarize(decode + resize),
             **_codec_stages(clip, config.codec_frames),
         }
-        entry["modes"] = {}
-        for mode in config.modes:
-            result = run(mode, size, glasses, config.frames, config.warmup, f"{res} {mode}")
-            entry["modes"][mode] = result
-            say(_mode_line(res, result))
+        del clip
+        rounds: dict[str, list[dict]] = {m: [] for m in config.modes}
+        for k in range(config.rounds):
+            for mode in config.modes:
+                tag = f" (round {k + 1}/{config.rounds})" if config.rounds > 1 else ""
+                rounds[mode].append(
+                    run(mode, size, glasses, config.frames, config.warmup, f"{res} {mode}{tag}")
+                )
+                say(_mode_line(res, rounds[mode][-1]) + tag)
+        entry["modes"] = {mode: merge_runs(runs) for mode, runs in rounds.items()}
         base = entry["modes"].get("baseline", {}).get("fps")
         entry["speedup"] = {
-            f"{m}_vs_baseline": (round(entry["modes"][m]["fps"] / base, 3) if base and m in entry["modes"] else None)
+            f"{m}_vs_baseline": (
+                round(entry["modes"][m]["fps"] / base, 3) if base and m in entry["modes"] else None
+            )
             for m in ("pipelined", "sequential")
         }
+        if "baseline" in rounds and "pipelined" in rounds:
+            entry["speedup"]["pipelined_vs_baseline_rounds"] = [
+                round(p["fps"] / b["fps"], 3)
+                for p, b in zip(rounds["pipelined"], rounds["baseline"], strict=True)
+            ]
         if base and "pipelined" in entry["modes"]:
             say(f"{res:>9} pipelined / baseline = {entry['speedup']['pipelined_vs_baseline']:.2f}x")
         resolutions.append(entry)
@@ -259,62 +344,125 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
             "leak_resolution": _size(config.leak_resolution),
             "web_resolution": _size(config.web_resolution),
             "face_model": face_model,
+            "render": _render_settings(options, config.baseline_msaa),
         },
         "machine": machine,
         "model": {"frame_id": glasses.id, "name": glasses.name, "triangles": glasses.triangle_count},
         "resolutions": resolutions,
+        "errors": [],
     }
 
-    if config.sweep:
+    def phase(name: str, fn: Callable[[], dict]) -> None:
+        try:
+            result[name] = fn()
+        except Exception as exc:  # noqa: BLE001 - one phase failing must not lose the others
+            log.exception("benchmark phase %s failed", name)
+            result["errors"].append({"phase": name, "message": f"{type(exc).__name__}: {exc}"})
+            say(f"{name} failed: {type(exc).__name__}: {str(exc)[:500]}")
+
+    def sweep() -> dict:
         from benchmarks.meshes import sweep_model
 
         levels = []
         res = _size(config.sweep_resolution)
         for target in config.sweep_triangles:
-            sm = sweep_model(config.frame_id, target)
-            run_result = run(config.sweep_mode, config.sweep_resolution, sm.model, config.frames, config.warmup,
-                             f"sweep {sm.triangles} tri")
-            levels.append({"target_triangles": target, "triangles": sm.triangles, "method": sm.method,
-                           "segments": sm.segments, "run": run_result})
+            sm = sweep_model(config.frame_id, target)  # type: ignore[arg-type]
+            run_result = run(
+                config.sweep_mode,
+                config.sweep_resolution,
+                sm.model,
+                config.frames,
+                config.warmup,
+                f"sweep {sm.triangles} tri",
+            )
+            levels.append(
+                {
+                    "target_triangles": target,
+                    "triangles": sm.triangles,
+                    "method": sm.method,
+                    "segments": sm.segments,
+                    "run": run_result,
+                }
+            )
             say(_mode_line(res, run_result) + f"  [{sm.triangles} triangles]")
-        result["sweep"] = {"resolution": res, "mode": config.sweep_mode, "levels": levels}
+        return {"resolution": res, "mode": config.sweep_mode, "levels": levels}
 
-    if config.leak_check:
-        run_result = run("pipelined", config.leak_resolution, glasses, config.leak_frames, 100,
-                         "leak check", rss_every=100)
+    def leak() -> dict:
+        run_result = run(
+            "pipelined",
+            config.leak_resolution,
+            glasses,
+            config.leak_frames,
+            LEAK_WARMUP,
+            "leak check",
+            rss_every=100,
+        )
         mem = run_result["memory"]
-        result["leak_check"] = {
+        samples = run_result["rss_track"]["samples"]
+        say(
+            f"leak check: {run_result['frames']} frames, "
+            f"RSS {samples[0][1]:.1f} -> {samples[-1][1]:.1f} MB "
+            f"(growth {samples[-1][1] - samples[0][1]:+.1f} MB)"
+        )
+        return {
             "resolution": _size(config.leak_resolution),
             "mode": "pipelined",
             "frames": run_result["frames"],
-            "warmup": 100,
-            "rss_after_warmup_mb": mem["rss_start_mb"],
-            "rss_end_mb": mem["rss_end_mb"],
+            "warmup": LEAK_WARMUP,
+            "rss_after_warmup_mb": samples[0][1],
+            "rss_end_mb": samples[-1][1],
             "rss_peak_mb": mem["rss_peak_mb"],
-            "rss_growth_mb": mem["rss_growth_mb"],
+            # between RSS samples taken at the same point of the loop (after the warm-up, after the last
+            # frame), so the end of the stream (threads and queues winding down) does not count
+            "rss_growth_mb": round(samples[-1][1] - samples[0][1], 2),
             "slope_mb_per_1000_frames": run_result["rss_track"]["slope_mb_per_1000_frames"],
             "run": run_result,
         }
-        say(f"leak check: {run_result['frames']} frames, RSS {mem['rss_start_mb']:.1f} -> {mem['rss_end_mb']:.1f} MB "
-            f"(growth {mem['rss_growth_mb']:+.1f} MB)")
 
-    if config.web:
+    def web() -> dict:
         from benchmarks.web_load import run_web
 
-        clip = clips.get(config.web_resolution)
-
         def level_line(level: dict) -> None:
-            say(f"web {level['clients']} client(s): per-client fps min/mean {level['fps_min']}/{level['fps_mean']}, "
-                f"server p95 {level['server_p95_ms']} ms, dropped {level['dropped']}")
+            say(
+                f"web {level['clients']} client(s): per-client fps min/mean {level['fps_min']}/"
+                f"{level['fps_mean']}, server p95 {level['server_p95_ms']} ms, dropped {level['dropped']}"
+            )
 
-        result["web"] = run_web(
-            clip.frames[:300], levels=config.web_clients, duration_s=config.web_duration_s,
-            warmup_frames=config.web_warmup_frames, frame_id=config.frame_id, face_model=face_model,
+        if config.wait_quiet_s > 0 or config.retry_noisy > 0:
+            wait_until_quiet(max(config.wait_quiet_s, config.retry_wait_s))
+        return run_web(
+            clips.get(config.web_resolution).frames[:WEB_FRAMES],
+            levels=config.web_clients,
+            duration_s=config.web_duration_s,
+            warmup_frames=config.web_warmup_frames,
+            frame_id=config.frame_id,
+            face_model=face_model,  # type: ignore[arg-type]
+            server=config.web_server,
             on_level=level_line,
         )
 
+    if config.sweep:
+        phase("sweep", sweep)
+    if config.leak_check:
+        phase("leak_check", leak)
+    if config.web:
+        phase("web", web)
+
+    result["machine"]["quiet_check"] = quiet
     result["machine"]["load_average_start"] = load_start
     result["machine"]["load_average_end"] = load_average()
     result["duration_s"] = round(time.perf_counter() - t_start, 1)
     result["targets"] = targets_mod.evaluate(result)
+    _drop_raw(result)
     return result
+
+
+def _drop_raw(node: object) -> None:
+    """Remove the raw per-frame recorders (``_rec``) that runs carry for merging."""
+    if isinstance(node, dict):
+        node.pop("_rec", None)
+        for value in node.values():
+            _drop_raw(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_raw(value)

@@ -115,7 +115,9 @@ def machine_info() -> dict:
         "cpu_model": cpu_model(),
         "logical_cores": psutil.cpu_count(logical=True),
         "physical_cores": psutil.cpu_count(logical=False),
-        "cpu_affinity": len(psutil.Process().cpu_affinity()) if hasattr(psutil.Process, "cpu_affinity") else None,
+        "cpu_affinity": len(psutil.Process().cpu_affinity())
+        if hasattr(psutil.Process, "cpu_affinity")
+        else None,
         "memory_total_mb": round(vm.total / 2**20),
         "os": platform.platform(),
         "python_implementation": platform.python_implementation(),
@@ -123,6 +125,15 @@ def machine_info() -> dict:
         "gl": gl_info(),
         "versions": library_versions(),
         "source_revision": source_revision(),
-        "env": {k: os.environ[k] for k in ("PYOPENGL_PLATFORM", "LP_NUM_THREADS", "OMP_NUM_THREADS",
-                                            "TRYON_RENDER_BACKEND", "GALLIUM_DRIVER") if k in os.environ},
+        "env": {
+            k: os.environ[k]
+            for k in (
+                "PYOPENGL_PLATFORM",
+                "LP_NUM_THREADS",
+                "OMP_NUM_THREADS",
+                "TRYON_RENDER_BACKEND",
+                "GALLIUM_DRIVER",
+            )
+            if k in os.environ
+        },
     }

@@ -139,8 +139,9 @@ def sweep_model(frame_id: str, target: int, catalogue: object | None = None) -> 
         per_segment = (fine.triangle_count - coarse.triangle_count) / (3 * MIN_SEGMENTS)
         if target < coarse.triangle_count:
             model = decimate_to(coarse, target)
-            return SweepModel(target, model, f"tessellation (segments={MIN_SEGMENTS}) + vertex clustering",
-                              MIN_SEGMENTS)
+            return SweepModel(
+                target, model, f"tessellation (segments={MIN_SEGMENTS}) + vertex clustering", MIN_SEGMENTS
+            )
         segments = max(MIN_SEGMENTS, round(MIN_SEGMENTS + (target - coarse.triangle_count) / per_segment))
         model = build(segments)
         return SweepModel(target, model, f"tessellation (segments={segments})", segments)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import psutil
@@ -32,28 +31,53 @@ log = logging.getLogger(__name__)
 
 MODES = ("baseline", "sequential", "pipelined")
 STAGES = ("capture", "track", "pose", "render", "composite")
+#: Frames the source copies ahead on its own thread (as a camera's grabber thread decodes ahead).
+PREFETCH = 4
 
 
-@dataclass
 class _Recorder:
-    """Per-frame measurements of the counted frames (plain lists: appending is all the loop does)."""
+    """Per-frame measurements of the counted frames, in arrays allocated (and touched) up front, so
+    recording allocates nothing per frame and the RSS growth of a run is the pipeline's own."""
 
-    latency: list[float] = field(default_factory=list)
-    stages: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
-    faces: list[bool] = field(default_factory=list)
-    rss: list[tuple[int, float]] = field(default_factory=list)
+    def __init__(self, capacity: int) -> None:
+        self.n = 0
+        self._latency = np.full(capacity, np.nan)
+        self._stages = {s: np.full(capacity, np.nan) for s in STAGES}
+        self._faces = np.ones(capacity, dtype=bool)  # ones: the pages are touched now, not later
+        self.rss: list[tuple[int, float]] = []
 
     def add(self, latency_ms: float, timings: dict[str, float], capture_ms: float, face: bool) -> None:
-        self.latency.append(latency_ms)
-        self.stages["capture"].append(capture_ms)
+        i = self.n
+        self._latency[i] = latency_ms
+        self._stages["capture"][i] = capture_ms
         for stage in ("track", "pose", "render", "composite"):
-            self.stages[stage].append(float(timings.get(stage, 0.0)))
-        self.faces.append(face)
+            self._stages[stage][i] = timings.get(stage, 0.0)
+        self._faces[i] = face
+        self.n = i + 1
+
+    @property
+    def latency(self) -> np.ndarray:
+        return self._latency[: self.n]
+
+    @property
+    def faces(self) -> np.ndarray:
+        return self._faces[: self.n]
+
+    @property
+    def stages(self) -> dict[str, np.ndarray]:
+        return {s: v[: self.n] for s, v in self._stages.items()}
+
+    @classmethod
+    def concatenate(cls, parts: list[_Recorder]) -> _Recorder:
+        out = cls(0)
+        out._latency = np.concatenate([p.latency for p in parts])
+        out._stages = {s: np.concatenate([p.stages[s] for p in parts]) for s in STAGES}
+        out._faces = np.concatenate([p.faces for p in parts])
+        out.n = len(out._latency)
+        return out
 
 
-def _result(
-    mode: str, rec: _Recorder, wall_s: float, warmup: int, resources: dict, pool_frames: int
-) -> dict:
+def _result(mode: str, rec: _Recorder, wall_s: float, warmup: int, resources: dict, pool_frames: int) -> dict:
     n = len(rec.latency)
     face = np.asarray(rec.faces, dtype=bool)
     stages: dict[str, dict] = {}
@@ -76,12 +100,51 @@ def _result(
         "stages_ms": stages,
         **resources,
     }
+    out["_rec"] = rec  # raw per-frame data for merge_runs(); removed before the result is written
     if rec.rss:
         out["rss_track"] = {
             "every_frames": rec.rss[1][0] - rec.rss[0][0] if len(rec.rss) > 1 else None,
             "samples": [[i, round(r, 2)] for i, r in rec.rss],
             "slope_mb_per_1000_frames": rss_slope_mb_per_1000(rec.rss),
         }
+    return out
+
+
+def merge_runs(runs: list[dict]) -> dict:
+    """One result from several runs of the same mode (rounds): per-frame data pooled, throughput =
+    all counted frames / all counted wall time, CPU weighted by wall time, memory from the first
+    start to the last end. ``rounds_fps`` keeps each round's throughput."""
+    if len(runs) == 1:
+        out = dict(runs[0])
+        out["rounds_fps"] = [runs[0]["fps"]]
+        return out
+    rec = _Recorder.concatenate([r["_rec"] for r in runs])
+    wall = sum(r["wall_s"] for r in runs)
+    cpu_keys = ("process_percent", "system_percent", "others_percent")
+    cpu = {k: round(sum(r["cpu"][k] * r["wall_s"] for r in runs) / wall, 1) for k in cpu_keys}
+    cpu["process_user_s"] = round(sum(r["cpu"]["process_user_s"] for r in runs), 3)
+    cpu["process_system_s"] = round(sum(r["cpu"]["process_system_s"] for r in runs), 3)
+    cores = len(runs[0]["cpu"]["system_per_core_percent"])
+    cpu["system_per_core_percent"] = [
+        round(sum(r["cpu"]["system_per_core_percent"][i] * r["wall_s"] for r in runs) / wall, 1)
+        for i in range(cores)
+    ]
+    memory = {
+        "rss_start_mb": runs[0]["memory"]["rss_start_mb"],
+        "rss_end_mb": runs[-1]["memory"]["rss_end_mb"],
+        "rss_peak_mb": max(r["memory"]["rss_peak_mb"] for r in runs),
+        "rss_growth_mb": round(sum(r["memory"]["rss_growth_mb"] for r in runs), 2),
+    }
+    out = _result(
+        runs[0]["mode"],
+        rec,
+        wall,
+        runs[0]["warmup"],
+        {"wall_s_monitor": wall, "cpu": cpu, "memory": memory},
+        runs[0]["distinct_frames"],
+    )
+    out["rounds_fps"] = [r["fps"] for r in runs]
+    out["attempts"] = sum(r.get("attempts", 1) for r in runs)
     return out
 
 
@@ -96,6 +159,7 @@ def run_mode(
     fps: float = 30.0,
     on_frame: Callable[[], None] | None = None,
     rss_every: int = 0,
+    baseline_msaa: int = 4,
 ) -> dict:
     """Run ``mode`` over ``warmup + count`` frames of ``frames`` (ping-pong) and summarise it.
 
@@ -103,14 +167,15 @@ def run_mode(
     options : pipeline options (one face, video mode); the baseline forces whole-frame rendering
     on_frame : called after every frame (progress bar)
     rss_every : also sample RSS every that many counted frames (leak check); 0 = not
+    baseline_msaa : multisampling of the baseline's whole-frame render
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if count < 1 or warmup < 0:
         raise ValueError(f"need frames >= 1 and warmup >= 0, got {count} and {warmup}")
-    source = MemorySource(frames, warmup + count, fps)
+    source = MemorySource(frames, warmup + count, fps, prefetch=PREFETCH)
     proc = psutil.Process()
-    rec = _Recorder()
+    rec = _Recorder(count)
     monitor = ResourceMonitor()
     tick = on_frame or (lambda: None)
 
@@ -118,55 +183,58 @@ def run_mode(
         if rss_every and (i - warmup) % rss_every == 0:
             rec.rss.append((i - warmup, proc.memory_info().rss / MB))
 
-    if mode == "pipelined":
-        with TryOnPipeline(glasses, options) as pipe:
-            live = LiveTryOn(source, pipe, pipelined=True, drop_stale=False)
-            with live:
+    try:
+        if mode == "pipelined":
+            with TryOnPipeline(glasses, options) as pipe:
+                live = LiveTryOn(source, pipe, pipelined=True, drop_stale=False)
+                with live:
+                    t_start = time.perf_counter()
+                    if warmup == 0:
+                        monitor.start()
+                    i = 0
+                    while (r := live.next_result()) is not None:
+                        if i >= warmup:
+                            rec.add(r.latency_ms, r.timings_ms, source.read_ms[r.frame.index], bool(r.faces))
+                        i += 1
+                        if i == warmup:  # the warm-up ends with this composite
+                            t_start = time.perf_counter()
+                            monitor.start()
+                        sample_rss(i)
+                        tick()
+                    t_end = time.perf_counter()
+                    resources = monitor.stop()
+        else:
+            if mode == "baseline":
+                runner = BaselineTryOn(glasses, options, msaa_samples=baseline_msaa)
+
+                def step(image: np.ndarray, ts: float) -> tuple[dict[str, float], bool]:
+                    return runner.process(image, ts)
+
+            else:
+                runner = TryOnPipeline(glasses, options)
+
+                def step(image: np.ndarray, ts: float) -> tuple[dict[str, float], bool]:
+                    res = runner.process(image, ts, in_place=True)
+                    return res.timings_ms, bool(res.faces)
+
+            with runner:
                 t_start = time.perf_counter()
-                if warmup == 0:
-                    monitor.start()
-                i = 0
-                while (r := live.next_result()) is not None:
-                    if i >= warmup:
-                        rec.add(r.latency_ms, r.timings_ms, source.read_ms[r.frame.index], bool(r.faces))
-                    i += 1
-                    if i == warmup:  # the warm-up ends with this composite
+                for i in range(warmup + count):
+                    if i == warmup:
                         t_start = time.perf_counter()
                         monitor.start()
-                    sample_rss(i)
+                    frame = source.read()
+                    assert frame is not None
+                    available = time.perf_counter()
+                    timings, face = step(frame.image, frame.timestamp_ms)
+                    done = time.perf_counter()
+                    if i >= warmup:
+                        rec.add((done - available) * 1000.0, timings, source.read_ms[source.index - 1], face)
+                    sample_rss(i + 1)
                     tick()
                 t_end = time.perf_counter()
                 resources = monitor.stop()
-    else:
-        if mode == "baseline":
-            runner = BaselineTryOn(glasses, options)
-
-            def step(image: np.ndarray, ts: float) -> tuple[dict[str, float], bool]:
-                return runner.process(image, ts)
-
-        else:
-            runner = TryOnPipeline(glasses, options)
-
-            def step(image: np.ndarray, ts: float) -> tuple[dict[str, float], bool]:
-                res = runner.process(image, ts, in_place=True)
-                return res.timings_ms, bool(res.faces)
-
-        with runner:
-            t_start = time.perf_counter()
-            for i in range(warmup + count):
-                if i == warmup:
-                    t_start = time.perf_counter()
-                    monitor.start()
-                frame = source.read()
-                assert frame is not None
-                available = time.perf_counter()
-                timings, face = step(frame.image, frame.timestamp_ms)
-                done = time.perf_counter()
-                if i >= warmup:
-                    rec.add((done - available) * 1000.0, timings, source.read_ms[-1], face)
-                sample_rss(i + 1)
-                tick()
-            t_end = time.perf_counter()
-            resources = monitor.stop()
+    finally:
+        source.close()
     log.info("%s: %d frames in %.2f s", mode, len(rec.latency), t_end - t_start)
     return _result(mode, rec, t_end - t_start, warmup, resources, len(frames))

@@ -45,8 +45,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-            for r in rows]
+    out += [
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
     return "\n".join(out)
 
 
@@ -64,52 +66,137 @@ def summary_text(result: dict) -> str:
     for res in result["resolutions"]:
         for mode, run in res["modes"].items():
             st = run["stages_ms"]
-            rows.append([
-                res["resolution"], mode, _fmt(run["fps"]),
-                _fmt(run["latency_ms"]["p50"]), _fmt(run["latency_ms"]["p95"]), _fmt(run["latency_ms"]["p99"]),
-                _fmt(st["track"]["p50"]), _fmt(st["pose"]["p50"], ".2f"), _fmt(st["render"]["p50"]),
-                _fmt(st["composite"]["p50"], ".2f"), _fmt(st["render_composite"]["p50"]),
-                _fmt(st["render_composite"]["p95"]), _fmt(run["cpu"]["process_percent"], ".0f"),
-                _fmt(run["memory"]["rss_growth_mb"], "+.1f"),
-            ])
+            rows.append(
+                [
+                    res["resolution"],
+                    mode,
+                    _fmt(run["fps"]),
+                    _fmt(run["latency_ms"]["p50"]),
+                    _fmt(run["latency_ms"]["p95"]),
+                    _fmt(run["latency_ms"]["p99"]),
+                    _fmt(st["track"]["p50"]),
+                    _fmt(st["pose"]["p50"], ".2f"),
+                    _fmt(st["render"]["p50"]),
+                    _fmt(st["composite"]["p50"], ".2f"),
+                    _fmt(st["render_composite"]["p50"]),
+                    _fmt(st["render_composite"]["p95"]),
+                    _fmt(run["cpu"]["process_percent"], ".0f"),
+                    _fmt(run["memory"]["rss_growth_mb"], "+.1f"),
+                ]
+            )
         sp = res.get("speedup", {}).get("pipelined_vs_baseline")
         if sp is not None:
             rows.append([res["resolution"], "  ratio", f"{sp:.2f}x", *[""] * 11])
-    parts.append(_table(
-        ["size", "mode", "fps", "lat p50", "p95", "p99", "track", "pose", "render", "comp", "r+c p50", "r+c p95",
-         "CPU%", "dRSS MB"], rows))
+    parts.append(
+        _table(
+            [
+                "size",
+                "mode",
+                "fps",
+                "lat p50",
+                "p95",
+                "p99",
+                "track",
+                "pose",
+                "render",
+                "comp",
+                "r+c p50",
+                "r+c p95",
+                "CPU%",
+                "dRSS MB",
+            ],
+            rows,
+        )
+    )
     parts.append("")
     rows = []
     for res in result["resolutions"]:
         s = res["input_stages_ms"]
-        rows.append([res["resolution"], _fmt(s["video_decode"]["p50"], ".2f"), _fmt(s["resize"]["p50"], ".2f"),
-                     _fmt(s["capture_decode"]["p95"], ".2f"), _fmt(s["jpeg_encode"]["p50"], ".2f"),
-                     _fmt(s["jpeg_encode"]["p95"], ".2f"), _fmt(s["jpeg_decode"]["p50"], ".2f"),
-                     _fmt(s["jpeg_decode"]["p95"], ".2f")])
-    parts.append(_table(["size", "decode p50", "resize p50", "capture p95", "jpeg enc p50", "p95",
-                         "jpeg dec p50", "p95"], rows))
+        rows.append(
+            [
+                res["resolution"],
+                _fmt(s["video_decode"]["p50"], ".2f"),
+                _fmt(s["resize"]["p50"], ".2f"),
+                _fmt(s["capture_decode"]["p95"], ".2f"),
+                _fmt(s["jpeg_encode"]["p50"], ".2f"),
+                _fmt(s["jpeg_encode"]["p95"], ".2f"),
+                _fmt(s["jpeg_decode"]["p50"], ".2f"),
+                _fmt(s["jpeg_decode"]["p95"], ".2f"),
+            ]
+        )
+    parts.append(
+        _table(
+            ["size", "decode p50", "resize p50", "capture p95", "jpeg enc p50", "p95", "jpeg dec p50", "p95"],
+            rows,
+        )
+    )
     if "sweep" in result:
         parts += ["", f"mesh sweep at {result['sweep']['resolution']} ({result['sweep']['mode']}):"]
-        rows = [[str(lv["triangles"]), lv["method"], _fmt(lv["run"]["fps"]),
-                 _fmt(lv["run"]["stages_ms"]["render"]["p50"]), _fmt(lv["run"]["stages_ms"]["render"]["p95"]),
-                 _fmt(lv["run"]["latency_ms"]["p95"])] for lv in result["sweep"]["levels"]]
+        rows = [
+            [
+                str(lv["triangles"]),
+                lv["method"],
+                _fmt(lv["run"]["fps"]),
+                _fmt(lv["run"]["stages_ms"]["render"]["p50"]),
+                _fmt(lv["run"]["stages_ms"]["render"]["p95"]),
+                _fmt(lv["run"]["latency_ms"]["p95"]),
+            ]
+            for lv in result["sweep"]["levels"]
+        ]
         parts.append(_table(["triangles", "method", "fps", "render p50", "render p95", "lat p95"], rows))
     if "leak_check" in result:
         lk = result["leak_check"]
-        parts += ["", f"leak check: {lk['frames']} frames at {lk['resolution']}: RSS {lk['rss_after_warmup_mb']} -> "
-                      f"{lk['rss_end_mb']} MB (growth {lk['rss_growth_mb']:+.2f} MB, slope "
-                      f"{_fmt(lk['slope_mb_per_1000_frames'], '+.2f')} MB/1000 frames)"]
+        parts += [
+            "",
+            f"leak check: {lk['frames']} frames at {lk['resolution']}: RSS {lk['rss_after_warmup_mb']} -> "
+            f"{lk['rss_end_mb']} MB (growth {lk['rss_growth_mb']:+.2f} MB, slope "
+            f"{_fmt(lk['slope_mb_per_1000_frames'], '+.2f')} MB/1000 frames)",
+        ]
     if "web" in result:
         w = result["web"]
         parts += ["", f"web ({w['server']}, {w['resolution']}):"]
-        rows = [[str(lv["clients"]), _fmt(lv["fps_min"]), _fmt(lv["fps_mean"]), _fmt(lv["fps_total"]),
-                 _fmt(lv["server_ms"]["p50"]), _fmt(lv["server_p95_ms"]), _fmt(lv["rtt_ms"]["p95"]),
-                 str(lv["dropped"]), _fmt(lv["server_cpu"]["process_percent"], ".0f")] for lv in w["levels"]]
-        parts.append(_table(["clients", "fps min", "fps mean", "fps total", "server p50", "server p95",
-                             "rtt p95", "dropped", "srv CPU%"], rows))
+        rows = [
+            [
+                str(lv["clients"]),
+                _fmt(lv["fps_min"]),
+                _fmt(lv["fps_mean"]),
+                _fmt(lv["fps_total"]),
+                _fmt(lv["server_ms"]["p50"]),
+                _fmt(lv["server_p95_ms"]),
+                _fmt(lv["rtt_ms"]["p95"]),
+                str(lv["dropped"]),
+                _fmt(lv["server_cpu"]["process_percent"], ".0f"),
+            ]
+            for lv in w["levels"]
+        ]
+        parts.append(
+            _table(
+                [
+                    "clients",
+                    "fps min",
+                    "fps mean",
+                    "fps total",
+                    "server p50",
+                    "server p95",
+                    "rtt p95",
+                    "dropped",
+                    "srv CPU%",
+                ],
+                rows,
+            )
+        )
+    for err in result.get("errors", []):
+        parts += ["", f"FAILED phase {err['phase']}: {err['message'][:300]}"]
     parts += ["", "targets:"]
-    rows = [[t["description"], f"{t['op']} {t['threshold']:g} {t['unit']}", _fmt(t["value"], ".2f"),
-             t["status"].upper() if t["status"] != "not_measured" else "not measured"] for t in result["targets"]]
+    rows = [
+        [
+            t["description"],
+            f"{t['op']} {t['threshold']:g} {t['unit']}",
+            _fmt(t["value"], ".2f"),
+            t["status"].upper() if t["status"] != "not_measured" else "not measured",
+        ]
+        for t in result["targets"]
+    ]
     parts.append(_table(["target", "goal", "measured", "status"], rows))
     return "\n".join(parts)
 
@@ -139,8 +226,12 @@ def write_chart(result: dict, path: str | Path) -> Path:
         fps = [r["modes"].get(mode, {}).get("fps") or 0 for r in result["resolutions"]]
         bars = ax_fps.bar(x + k * width, fps, width, label=mode, color=MODE_COLOURS[mode])
         ax_fps.bar_label(bars, fmt="%.0f", fontsize=8)
-        p50 = [(r["modes"].get(mode, {}).get("latency_ms") or {}).get("p50") or 0 for r in result["resolutions"]]
-        p95 = [(r["modes"].get(mode, {}).get("latency_ms") or {}).get("p95") or 0 for r in result["resolutions"]]
+        p50 = [
+            (r["modes"].get(mode, {}).get("latency_ms") or {}).get("p50") or 0 for r in result["resolutions"]
+        ]
+        p95 = [
+            (r["modes"].get(mode, {}).get("latency_ms") or {}).get("p95") or 0 for r in result["resolutions"]
+        ]
         ax_lat.bar(x + k * width, p95, width, color=MODE_COLOURS[mode], alpha=0.45)
         ax_lat.bar(x + k * width, p50, width * 0.5, color=MODE_COLOURS[mode], label=f"{mode} p50 (p95 pale)")
     for i, res in enumerate(res_names):
@@ -148,10 +239,18 @@ def write_chart(result: dict, path: str | Path) -> Path:
         centre = x[i] + width * (len(modes) - 1) / 2
         for ax, tid in ((ax_fps, f"fps_{key}"), (ax_lat, f"latency_p95_{key}")):
             if tid in targets:
-                ax.hlines(targets[tid]["threshold"], centre - 0.45, centre + 0.45, colors="k", linestyles="--",
-                          linewidth=1)
-    for ax, title, ylabel in ((ax_fps, "Throughput (dashed: pipelined target)", "frames per second"),
-                              (ax_lat, "Latency frame available → composite ready", "ms")):
+                ax.hlines(
+                    targets[tid]["threshold"],
+                    centre - 0.45,
+                    centre + 0.45,
+                    colors="k",
+                    linestyles="--",
+                    linewidth=1,
+                )
+    for ax, title, ylabel in (
+        (ax_fps, "Throughput (dashed: pipelined target)", "frames per second"),
+        (ax_lat, "Latency frame available → composite ready", "ms"),
+    ):
         ax.set_xticks(x + width * (len(modes) - 1) / 2, res_names)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
@@ -160,8 +259,12 @@ def write_chart(result: dict, path: str | Path) -> Path:
     stages = ["track", "pose", "render", "composite"]
     stage_colours = ["#6a9f58", "#b5bd68", "#e0702a", "#d6484f"]
     labels, bottoms = [], None
-    columns = [(r["resolution"], m, r["modes"][m]) for r in result["resolutions"] for m in ("baseline", "pipelined")
-               if m in r["modes"]]
+    columns = [
+        (r["resolution"], m, r["modes"][m])
+        for r in result["resolutions"]
+        for m in ("baseline", "pipelined")
+        if m in r["modes"]
+    ]
     labels = [f"{res}\n{m}" for res, m, _ in columns]
     bottoms = np.zeros(len(columns))
     for stage, colour in zip(stages, stage_colours, strict=True):
@@ -175,18 +278,29 @@ def write_chart(result: dict, path: str | Path) -> Path:
     if "sweep" in result:
         lv = result["sweep"]["levels"]
         tri = [v["triangles"] for v in lv]
-        ax_sweep.plot(tri, [v["run"]["stages_ms"]["render"]["p50"] for v in lv], "o-", color="#e0702a",
-                      label="render p50 (ms)")
-        ax_sweep.plot(tri, [v["run"]["stages_ms"]["render"]["p95"] for v in lv], "o--", color="#e0702a",
-                      alpha=0.5, label="render p95 (ms)")
+        ax_sweep.plot(
+            tri,
+            [v["run"]["stages_ms"]["render"]["p50"] for v in lv],
+            "o-",
+            color="#e0702a",
+            label="render p50 (ms)",
+        )
+        ax_sweep.plot(
+            tri,
+            [v["run"]["stages_ms"]["render"]["p95"] for v in lv],
+            "o--",
+            color="#e0702a",
+            alpha=0.5,
+            label="render p95 (ms)",
+        )
         ax2 = ax_sweep.twinx()
         ax2.plot(tri, [v["run"]["fps"] for v in lv], "s-", color="#4f8fd6", label="fps")
         ax2.set_ylabel("fps")
         ax_sweep.set_xscale("log")
         ax_sweep.set_xlabel("triangles")
         ax_sweep.set_ylabel("ms")
-        ax_sweep.legend(loc="upper left", fontsize=8)
-        ax2.legend(loc="upper right", fontsize=8)
+        handles = ax_sweep.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+        ax_sweep.legend(handles=handles, loc="center left", fontsize=8)
         ax_sweep.set_title(f"Mesh complexity at {result['sweep']['resolution']} ({result['sweep']['mode']})")
     else:
         ax_sweep.text(0.5, 0.5, "mesh sweep not run (--sweep)", ha="center", va="center")
@@ -216,6 +330,11 @@ def write_chart(result: dict, path: str | Path) -> Path:
     if "leak_check" in result:
         samples = result["leak_check"]["run"]["rss_track"]["samples"]
         ax_rss.plot([s[0] for s in samples], [s[1] for s in samples], "-", color="#6a9f58")
+        values = [s[1] for s in samples]
+        mid = (max(values) + min(values)) / 2
+        half = max((max(values) - min(values)) / 2 * 1.2, 10.0)  # the 10 MB target's scale at least
+        ax_rss.set_ylim(mid - half, mid + half)
+        ax_rss.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax_rss.set_xlabel("frame")
         ax_rss.set_ylabel("RSS (MB)")
         lk = result["leak_check"]
@@ -225,9 +344,11 @@ def write_chart(result: dict, path: str | Path) -> Path:
         ax_rss.set_axis_off()
 
     m = result["machine"]
-    fig.suptitle(f"tryon bench — {m['cpu_model']}, {m['logical_cores']} cores, {m['gl']['renderer']} — "
-                 f"{result['model']['frame_id']} ({result['model']['triangles']} tri) — {result['created_utc']}",
-                 fontsize=10)
+    fig.suptitle(
+        f"tryon bench — {m['cpu_model']}, {m['logical_cores']} cores, {m['gl']['renderer']} — "
+        f"{result['model']['frame_id']} ({result['model']['triangles']} tri) — {result['created_utc']}",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -92,6 +92,7 @@ class ResourceMonitor:
             busy, total = busy_b - busy_a, total_b - total_a
             busy_all, total_all = busy_all + busy, total_all + total
             per_core.append(round(100.0 * busy / total, 1) if total > 0 else 0.0)
+        system = 100.0 * busy_all / total_all if total_all > 0 else 0.0
         rss = [r for _, r in self.rss_samples]
         return {
             "wall_s": round(wall, 3),
@@ -101,8 +102,10 @@ class ResourceMonitor:
                 "process_user_s": round(cpu1.user - self._cpu0.user, 3),
                 "process_system_s": round(cpu1.system - self._cpu0.system, 3),
                 # percent of the whole machine (all cores), every process included
-                "system_percent": round(100.0 * busy_all / total_all, 1) if total_all > 0 else 0.0,
+                "system_percent": round(system, 1),
                 "system_per_core_percent": per_core,
+                # what other processes used meanwhile, percent of all cores: a noise indicator
+                "others_percent": round(max(0.0, system - 100.0 * proc_s / wall / max(len(per_core), 1)), 1),
             },
             "memory": {
                 "rss_start_mb": round(self._rss0 / MB, 2),
@@ -123,3 +126,20 @@ def rss_slope_mb_per_1000(samples: Sequence[tuple[int, float]]) -> float | None:
         return None
     slope = np.polyfit(x, y, 1)[0]
     return round(float(slope) * 1000.0, 3)
+
+
+def wait_until_quiet(max_wait_s: float, busy_percent: float = 10.0, sample_s: float = 2.0) -> dict:
+    """Wait (up to ``max_wait_s``) until the machine's CPU is below ``busy_percent`` over ``sample_s``.
+
+    Returns ``{"waited_s", "busy_percent", "quiet"}`` for the result's metadata.
+    """
+    t0 = time.perf_counter()
+    busy = psutil.cpu_percent(interval=sample_s)
+    while busy >= busy_percent and time.perf_counter() - t0 < max_wait_s:
+        time.sleep(1.0)
+        busy = psutil.cpu_percent(interval=sample_s)
+    return {
+        "waited_s": round(time.perf_counter() - t0, 1),
+        "busy_percent": round(busy, 1),
+        "quiet": busy < busy_percent,
+    }

@@ -62,12 +62,30 @@ def _web(result: dict, clients: int, resolution: str) -> float | None:
 def _pipelined_targets(resolution: str, fps: float, p95: float, rc_p50: float) -> list[Target]:
     key = resolution.replace("x", "_")
     return [
-        Target(f"fps_{key}", f"{resolution} pipelined throughput", ">=", fps, "fps",
-               lambda r: _get(_run(r, resolution, "pipelined"), "fps")),
-        Target(f"latency_p95_{key}", f"{resolution} pipelined end-to-end latency p95", "<=", p95, "ms",
-               lambda r: _get(_run(r, resolution, "pipelined"), "latency_ms", "p95")),
-        Target(f"render_composite_p50_{key}", f"{resolution} pipelined render+composite p50", "<=", rc_p50,
-               "ms", lambda r: _get(_run(r, resolution, "pipelined"), "stages_ms", "render_composite", "p50")),
+        Target(
+            f"fps_{key}",
+            f"{resolution} pipelined throughput",
+            ">=",
+            fps,
+            "fps",
+            lambda r: _get(_run(r, resolution, "pipelined"), "fps"),
+        ),
+        Target(
+            f"latency_p95_{key}",
+            f"{resolution} pipelined end-to-end latency p95",
+            "<=",
+            p95,
+            "ms",
+            lambda r: _get(_run(r, resolution, "pipelined"), "latency_ms", "p95"),
+        ),
+        Target(
+            f"render_composite_p50_{key}",
+            f"{resolution} pipelined render+composite p50",
+            "<=",
+            rc_p50,
+            "ms",
+            lambda r: _get(_run(r, resolution, "pipelined"), "stages_ms", "render_composite", "p50"),
+        ),
     ]
 
 
@@ -75,11 +93,23 @@ TARGETS: list[Target] = [
     *_pipelined_targets("640x480", 90, 20, 3),
     *_pipelined_targets("1280x720", 60, 25, 4),
     *_pipelined_targets("1920x1080", 40, 35, 6),
-    Target("speedup_1280_720", "1280x720 pipelined / baseline throughput (same run)", ">=", 2.5, "x",
-           lambda r: _speedup(r, "1280x720")),
+    Target(
+        "speedup_1280_720",
+        "1280x720 pipelined / baseline throughput (same run)",
+        ">=",
+        2.5,
+        "x",
+        lambda r: _speedup(r, "1280x720"),
+    ),
     Target("rss_growth_3000", "RSS growth over 3000 frames at 640x480 (--leak-check)", "<", 10, "MB", _leak),
-    Target("web_4_clients_640_480", "4 concurrent web clients at 640x480, slowest client", ">=", 20, "fps",
-           lambda r: _web(r, 4, "640x480")),
+    Target(
+        "web_4_clients_640_480",
+        "4 concurrent web clients at 640x480, slowest client",
+        ">=",
+        20,
+        "fps",
+        lambda r: _web(r, 4, "640x480"),
+    ),
 ]
 
 
@@ -89,13 +119,15 @@ def evaluate(result: dict) -> list[dict]:
     for t in TARGETS:
         value = t.value(result)
         status = "not_measured" if value is None else ("met" if _OPS[t.op](value, t.threshold) else "missed")
-        out.append({
-            "id": t.id,
-            "description": t.description,
-            "op": t.op,
-            "threshold": t.threshold,
-            "unit": t.unit,
-            "value": None if value is None else round(float(value), 3),
-            "status": status,
-        })
+        out.append(
+            {
+                "id": t.id,
+                "description": t.description,
+                "op": t.op,
+                "threshold": t.threshold,
+                "unit": t.unit,
+                "value": None if value is None else round(float(value), 3),
+                "status": status,
+            }
+        )
     return out

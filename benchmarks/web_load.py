@@ -33,6 +33,11 @@ from benchmarks.stats import ResourceMonitor, summarize
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVERS = ("gunicorn", "werkzeug")
+SERVER_DESCRIPTIONS = {
+    "gunicorn": "gunicorn, 1 gthread worker (TCP_NODELAY), subprocess, loopback",
+    "werkzeug": "werkzeug threaded dev server (make_server threaded=True), subprocess, loopback",
+}
 SERVER_STAGES = ("decode", "track", "pose", "render", "composite", "encode", "server")
 
 
@@ -41,27 +46,63 @@ class WebBenchError(RuntimeError):
 
 
 class ServerProcess:
-    """The web app served by :mod:`benchmarks.web_server` in a subprocess; a context manager."""
+    """The web app in a subprocess on a loopback port; a context manager.
 
-    def __init__(self, face_model: str | None, max_live: int = 8, start_timeout_s: float = 120.0) -> None:
+    server : "gunicorn" (one gthread worker, as deployed) or "werkzeug" (threaded dev server)
+    """
+
+    def __init__(
+        self,
+        face_model: str | None,
+        max_live: int = 8,
+        server: str = "gunicorn",
+        start_timeout_s: float = 120.0,
+    ) -> None:
+        from benchmarks.web_server import free_port, gunicorn_command
+
+        if server not in SERVERS:
+            raise WebBenchError(f"web server must be one of {', '.join(SERVERS)}, got {server!r}")
+        self.server = server
         self._tmp = tempfile.TemporaryDirectory(prefix="tryon-bench-web-")
         instance = os.path.join(self._tmp.name, "instance")
+        os.makedirs(instance, exist_ok=True)
         self.log_path = Path(self._tmp.name) / "server.log"
-        cmd = [sys.executable, "-m", "benchmarks.web_server", "--instance", instance,
-               "--max-live", str(max_live)]
-        if face_model:
-            cmd += ["--face-model", str(face_model)]
         env = dict(os.environ)
         env.setdefault("PYOPENGL_PLATFORM", "egl")
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        if face_model:
+            env["TRYON_FACE_MODEL"] = str(face_model)
+        if server == "gunicorn":
+            self.port = free_port()
+            cmd = gunicorn_command(self.port, threads=max(8, 2 * max_live))
+            env.update(
+                TRYON_BENCH_INSTANCE=instance,
+                TRYON_BENCH_MAX_LIVE=str(max_live),
+                TRYON_BENCH_FACE_MODEL=str(face_model or ""),
+            )
+        else:
+            cmd = [
+                sys.executable,
+                "-m",
+                "benchmarks.web_server",
+                "--instance",
+                instance,
+                "--max-live",
+                str(max_live),
+            ]
+            if face_model:
+                cmd += ["--face-model", str(face_model)]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log
         )
-        self.port = self._wait_for_port(start_timeout_s)
+        if server == "werkzeug":
+            self.port = self._read_port(start_timeout_s)
+        else:
+            self._wait_listening(start_timeout_s)
         self.url = f"ws://127.0.0.1:{self.port}"
 
-    def _wait_for_port(self, timeout_s: float) -> int:
+    def _read_port(self, timeout_s: float) -> int:
         box: dict[str, object] = {}
 
         def read() -> None:
@@ -76,6 +117,36 @@ class ServerProcess:
             self.close()
             raise WebBenchError(f"the benchmark web server did not start: {self.log_tail()}")
         return int(json.loads(line)["port"])  # type: ignore[arg-type]
+
+    def _wait_listening(self, timeout_s: float) -> None:
+        """Poll the port until the app answers (gunicorn loads the app before it accepts)."""
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/tryon/", timeout=5).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (any status will do)
+            except OSError:
+                time.sleep(0.3)
+        self.close()
+        raise WebBenchError(f"the benchmark web server ({self.server}) did not start: {self.log_tail()}")
+
+    @property
+    def pid(self) -> int:
+        """The process that serves requests (gunicorn's single worker, or the werkzeug process)."""
+        import psutil
+
+        if self.server == "gunicorn":
+            children = psutil.Process(self.proc.pid).children()
+            if children:
+                return children[0].pid
+        return self.proc.pid
 
     def log_tail(self, chars: int = 2000) -> str:
         try:
@@ -303,28 +374,35 @@ def run_web(
     warmup_frames: int,
     frame_id: str,
     face_model: str | None,
+    server: str = "gunicorn",
     on_level: object | None = None,
 ) -> dict:
     """The whole web benchmark: one server, each level in turn. ``frames`` are (H, W, 3) BGR."""
     jpegs = encode_frames(frames)
     height, width = frames[0].shape[:2]
     results = []
-    with ServerProcess(face_model, max_live=max(8, max(levels))) as server:
+    with ServerProcess(face_model, max_live=max(8, max(levels)), server=server) as proc:
         for n in levels:
             log.info("web: %d client(s)", n)
             level = run_level(
-                server.url, jpegs, n, duration_s=duration_s, warmup_frames=warmup_frames,
-                frame_id=frame_id, server_pid=server.proc.pid,
+                proc.url,
+                jpegs,
+                n,
+                duration_s=duration_s,
+                warmup_frames=warmup_frames,
+                frame_id=frame_id,
+                server_pid=proc.pid,
             )
             if level["failures"] and not any(p["frames_answered"] for p in level["per_client"]):
-                raise WebBenchError(f"no client got an answer: {level['failures'][0]}; server log: "
-                                    f"{server.log_tail()}")
+                raise WebBenchError(
+                    f"no client got an answer: {level['failures'][0]}; server log: {proc.log_tail()}"
+                )
             results.append(level)
             if on_level is not None:
                 on_level(level)  # type: ignore[operator]
             time.sleep(1.0)  # let the server close the sessions of this level
     return {
-        "server": "werkzeug threaded (make_server threaded=True), subprocess, loopback",
+        "server": SERVER_DESCRIPTIONS[server],
         "resolution": f"{width}x{height}",
         "jpeg_quality_client": 80,
         "mean_request_bytes": round(float(np.mean([len(j) for j in jpegs]))),

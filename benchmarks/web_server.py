@@ -1,8 +1,13 @@
-"""The try-on web app on a free loopback port, for the web load benchmark (run as a subprocess).
+"""The try-on web app on a loopback port, for the web load benchmark (started as a subprocess).
 
-``python -m benchmarks.web_server --instance DIR [--face-model PATH] [--max-live N] [--server werkzeug|gunicorn]``
-prints one JSON line ``{"port": N, "pid": P}`` on stdout once it listens, then serves until it gets
-SIGTERM/SIGINT or its standard input closes (so it never outlives the benchmark).
+Two servers:
+
+* ``gunicorn`` (default, the production setup of ``docs/web.md``: one ``gthread`` worker) —
+  :func:`gunicorn_command` builds the command line; the app comes from :func:`gunicorn_app`, which
+  reads its settings from ``TRYON_BENCH_*`` environment variables;
+* ``werkzeug`` — ``python -m benchmarks.web_server --instance DIR`` serves the app with werkzeug's
+  threaded server on a free port and prints ``{"port": N, "pid": P}`` once it listens. It serves
+  until SIGTERM/SIGINT or until its standard input closes (so it never outlives the benchmark).
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+from typing import Any
 
 
-def make_app(instance: str, face_model: str | None, max_live: int):  # noqa: ANN201 - a Flask app
+def make_app(instance: str, face_model: str | None, max_live: int) -> Any:
+    """The Flask app with a temporary instance folder (its own SQLite file), no rate limits."""
     from web import create_app
 
-    config = {
+    config: dict[str, Any] = {
         "INSTANCE_PATH": instance,
         "SECRET_KEY": "benchmark",
         "DATABASE_URL": f"sqlite:///{os.path.join(instance, 'bench.sqlite3')}",
@@ -31,8 +39,32 @@ def make_app(instance: str, face_model: str | None, max_live: int):  # noqa: ANN
     return create_app(config)
 
 
+def gunicorn_app() -> Any:
+    """App factory for gunicorn (``benchmarks.web_server:gunicorn_app()``)."""
+    return make_app(
+        os.environ["TRYON_BENCH_INSTANCE"],
+        os.environ.get("TRYON_BENCH_FACE_MODEL") or None,
+        int(os.environ.get("TRYON_BENCH_MAX_LIVE", "8")),
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gunicorn_command(port: int, threads: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
+        "--log-level", "warning", "benchmarks.web_server:gunicorn_app()",
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Serve the try-on app with werkzeug for the benchmark.")
     parser.add_argument("--instance", required=True, help="instance folder (a temporary one)")
     parser.add_argument("--face-model", default=None)
     parser.add_argument("--max-live", type=int, default=8)

@@ -9,6 +9,7 @@ how far the measurement is, or the verdict for the frame size being worn, in Eng
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -24,15 +25,20 @@ class LiveFitAdvisor:
 
     samples : frames to measure before judging (every other frame is used)
     lost_after_s : how long the face may be gone before measuring starts over
+    face_model : the ``face_landmarker.task`` the stream is tracked with (its canonical face is the
+        measuring reference); None resolves it like the tracker does
     """
 
-    def __init__(self, samples: int = 60, lost_after_s: float = 1.0) -> None:
+    def __init__(
+        self, samples: int = 60, lost_after_s: float = 1.0, face_model: str | os.PathLike[str] | None = None
+    ) -> None:
         self.samples = samples
         self.lost_after_s = lost_after_s
+        self.face_model = face_model
         self.restart()
 
     def restart(self) -> None:
-        self.session = MeasurementSession()
+        self.session = MeasurementSession(canonical=self.face_model)
         self.measurements: Measurements | None = None
         self._tick = 0
         self._missing_since: float | None = None

@@ -136,3 +136,53 @@ def test_bench_names_a_missing_source_and_an_unknown_frame(
     )
     err = capsys.readouterr().err
     assert code == 2 and "milano-roud" in err and "milano-round" in err
+
+
+def test_resizing_keeps_the_aspect_ratio() -> None:
+    """A 4:3 picture brought to 16:9 is cropped (or letterboxed), never stretched: a circle stays round."""
+    import cv2
+    import numpy as np
+
+    from benchmarks.inputs import fit_frame
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    cv2.circle(image, (320, 240), 100, (255, 255, 255), -1)
+    for fit in ("crop", "letterbox"):
+        out = fit_frame(image, (1280, 720), fit)
+        assert out.shape == (720, 1280, 3)
+        ys, xs = np.nonzero(out[:, :, 0] > 127)
+        width, height = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        assert abs(width - height) <= 2, (fit, width, height)
+    assert fit_frame(image, (640, 480)) is image
+
+
+def test_sweep_models_have_about_the_asked_triangle_counts() -> None:
+    from benchmarks.meshes import sweep_model
+
+    for target in (1000, 10000):
+        model = sweep_model("milano-round", target).model
+        assert abs(model.triangle_count - target) <= 0.05 * target
+        assert {p.role for p in model.parts} >= {"front", "temple", "lens"}
+        assert set(model.anchors) >= {"bridge", "lens_center_left", "lens_center_right"}
+
+
+def test_web_load_generator_against_a_real_server(shared: Path, face_model: Path) -> None:
+    """One client for a moment against the app served by gunicorn: frames come back, none dropped."""
+    from benchmarks.inputs import decode_clip
+    from benchmarks.web_load import run_web
+
+    clip = decode_clip(shared_file("video", "webcam_office_640x480.avi"), (640, 480), max_frames=20)
+    web = run_web(
+        clip.frames,
+        levels=[1],
+        duration_s=1.5,
+        warmup_frames=2,
+        frame_id="milano-round",
+        face_model=str(face_model),
+    )
+    (level,) = web["levels"]
+    (client,) = level["per_client"]
+    assert client["frames_answered"] > 0 and client["dropped"] == 0 and client["failure"] is None
+    assert client["face_found_fraction"] == 1.0
+    assert level["server_ms"]["n"] == client["frames_answered"]
+    assert level["server_stages_ms"]["track"]["p50"] > 0

@@ -294,15 +294,15 @@ def cmd_mirror(args: argparse.Namespace) -> int:
             )
     mirror = not args.no_mirror
     advisor = None
-    if not args.no_fit:
-        from calibration.live import LiveFitAdvisor
-
-        advisor = LiveFitAdvisor()
     last = None
     with_face = 0
     started = time.perf_counter()
     try:
         with source, TryOnPipeline(wardrobe.model(), _pipeline_options(args, "video")) as pipeline:
+            if not args.no_fit:
+                from calibration.live import LiveFitAdvisor
+
+                advisor = LiveFitAdvisor(face_model=pipeline.tracker.model_path)
             live = LiveTryOn(source, pipeline, pipelined=not args.sequential, mirror=mirror)
             with live:
                 while True:

@@ -70,15 +70,20 @@ class LiveSession:
         self.seq = 0
         self._last_ts = -1
         self.pipe = pipeline_factory(build_model(look, catalogue))
-        self.fit = LiveFitAdvisor()
+        self.fit = LiveFitAdvisor(face_model=self.pipe.tracker.model_path)
 
     def ready_message(self) -> str:
         return json.dumps({"type": "ready", "look": self.look.to_json(), "frame": self._frame_summary()})
 
     def _frame_summary(self) -> dict[str, Any]:
         entry = self.catalogue.get(self.look.frame_id)
-        return {"id": entry.id, "name": entry.name, "brand": entry.brand, "price": entry.price,
-                "currency": entry.currency}
+        return {
+            "id": entry.id,
+            "name": entry.name,
+            "brand": entry.brand,
+            "price": entry.price,
+            "currency": entry.currency,
+        }
 
     def _timestamp_ms(self) -> int:
         """The server's monotonic clock in ms, strictly increasing (MediaPipe VIDEO mode needs it)."""
@@ -112,8 +117,17 @@ class LiveSession:
         change = dress(self.pipe, self.look, look, self.catalogue)
         self.look = look
         ms = round((time.perf_counter() - t0) * 1000.0, 2)
-        return [json.dumps({"type": "look", "look": look.to_json(), "change": change, "ms": ms,
-                            "frame": self._frame_summary()})]
+        return [
+            json.dumps(
+                {
+                    "type": "look",
+                    "look": look.to_json(),
+                    "change": change,
+                    "ms": ms,
+                    "frame": self._frame_summary(),
+                }
+            )
+        ]
 
     def handle_frame(self, data: bytes) -> list[Message]:
         self.seq += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,8 +54,13 @@ def index():
     frame_id = request.args.get("frame") or catalogue.frames[0].id
     notice = None
     try:
-        look = resolve_look(catalogue, frame_id, request.args.get("size"), request.args.get("colour"),
-                            request.args.get("lens"))
+        look = resolve_look(
+            catalogue,
+            frame_id,
+            request.args.get("size"),
+            request.args.get("colour"),
+            request.args.get("lens"),
+        )
     except LookError as exc:
         if exc.field == "frame":
             abort(404, _("There is no frame %(id)s in the catalogue.", id=frame_id))
@@ -104,19 +110,40 @@ def _same_origin() -> bool:
     return urlsplit(origin).netloc == request.host
 
 
+def _no_delay(ws: Any) -> None:
+    """Send each message at once (TCP_NODELAY).
+
+    A result is two messages (its JSON, then the JPEG); with Nagle's algorithm on, as werkzeug leaves
+    it, the second waits for the browser's delayed ACK, about 40 ms a frame on loopback
+    (benchmarks/NOTES.md). gunicorn sets the option itself.
+    """
+    sock = getattr(ws, "sock", None)
+    try:
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError as exc:  # not a TCP socket after all: nothing to tune
+        log.debug("TCP_NODELAY not set: %s", exc)
+
+
 @sock.route("/ws", bp=bp, endpoint="live")
 def live(ws: Any) -> None:
     """The live try-on WebSocket (protocol: :mod:`web.tryon_live.session`)."""
     from web.tryon_live.session import error_message
 
+    _no_delay(ws)
     if not _same_origin():
         ws.send(error_message("forbidden_origin", "Connect from the try-on page of this site.", fatal=True))
         return
     catalogue = get_catalogue()
     try:
         frame_id = request.args.get("frame") or (catalogue.frames[0].id if catalogue.frames else None)
-        look = resolve_look(catalogue, frame_id, request.args.get("size"), request.args.get("colour"),
-                            request.args.get("lens"))
+        look = resolve_look(
+            catalogue,
+            frame_id,
+            request.args.get("size"),
+            request.args.get("colour"),
+            request.args.get("lens"),
+        )
     except LookError as exc:
         ws.send(error_message(exc.code, exc.message, fatal=True, field=exc.field))
         return
