@@ -162,6 +162,14 @@ def _make_tile_renderer_class() -> type:
                 if texture is not None and texture._in_context():
                     texture.delete()
 
+        # pyrender asks GL for the number of texture units at every draw to split them among shadow
+        # maps; the answer only depends on the flags.
+        def _compute_max_n_lights(self, flags: int) -> Any:
+            cache = self.__dict__.setdefault("_tryon_max_lights", {})
+            if flags not in cache:
+                cache[flags] = super()._compute_max_n_lights(flags)
+            return cache[flags]
+
         def _sorted_mesh_nodes(self, scene: Any) -> list:
             occluders, solid, transparent = [], [], []
             for node in scene.mesh_nodes:
@@ -335,10 +343,13 @@ class GLWorker:
         """
         from pyrender.constants import RenderFlags
 
-        self.offscreen._renderer.msaa_samples = int(msaa_samples)
-        self.offscreen.viewport_width = width
-        self.offscreen.viewport_height = height
-        rgba, _ = self.offscreen.render(scene, flags=RenderFlags.RGBA)
+        # The context stays current on this thread for its whole life, so pyrender's renderer is called
+        # directly: OffscreenRenderer.render would make it current and uncurrent around every frame.
+        renderer = self.gl
+        renderer.msaa_samples = int(msaa_samples)
+        renderer.viewport_width = width
+        renderer.viewport_height = height
+        rgba, _ = renderer.render(scene, RenderFlags.RGBA | RenderFlags.OFFSCREEN)
         return rgba
 
 
