@@ -283,8 +283,9 @@ def run(
         server = LiveServer(app)
         try:
             with chromium(y4m) as browser:
-                ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860},
-                                          locale="en-GB")
+                ctx = browser.new_context(
+                    base_url=server.url, viewport={"width": 1280, "height": 860}, locale="en-GB"
+                )
                 ctx.set_default_timeout(60_000)
                 page = ctx.new_page()
                 shopper = Shopper()
@@ -312,8 +313,9 @@ def run(
                 written.append(screenshot(page, out_dir / "web-booking-confirmation.png"))
                 ctx.close()
 
-                staff = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860},
-                                            locale="en-GB")
+                staff = browser.new_context(
+                    base_url=server.url, viewport={"width": 1280, "height": 860}, locale="en-GB"
+                )
                 staff.set_default_timeout(30_000)
                 desk = staff.new_page()
                 sign_in(desk, app.config["DEMO_STAFF_EMAIL"], app.config["DEMO_STAFF_PASSWORD"])
@@ -323,8 +325,12 @@ def run(
                 staff.close()
 
                 phone = browser.new_context(
-                    base_url=server.url, viewport={"width": 390, "height": 844}, device_scale_factor=1,
-                    is_mobile=True, has_touch=True, locale="it-IT",
+                    base_url=server.url,
+                    viewport={"width": 390, "height": 844},
+                    device_scale_factor=1,
+                    is_mobile=True,
+                    has_touch=True,
+                    locale="it-IT",
                 )
                 phone.set_default_timeout(60_000)
                 mobile = phone.new_page()
@@ -342,8 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="output folder")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help="video for the fake webcam")
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="photo for photo mode")
-    parser.add_argument("--face-model", type=Path, default=None,
-                        help="face_landmarker.task (default: $TRYON_FACE_MODEL or ../shared/models)")
+    parser.add_argument(
+        "--face-model",
+        type=Path,
+        default=None,
+        help="face_landmarker.task (default: $TRYON_FACE_MODEL or ../shared/models)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")

@@ -71,7 +71,10 @@ def test_saving_without_an_account_asks_to_sign_in(page) -> None:
 
 def test_live_page_in_italian_on_a_phone(browser, live_server, shots: Path) -> None:
     ctx = browser.new_context(
-        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+        base_url=live_server.url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
         locale="it-IT",
     )
     ctx.set_default_timeout(30_000)

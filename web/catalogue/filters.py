@@ -44,8 +44,13 @@ class CatalogueQuery:
     @property
     def active(self) -> bool:
         return bool(
-            self.shapes or self.sizes or self.colours or self.materials or self.text
-            or self.price_min is not None or self.price_max is not None
+            self.shapes
+            or self.sizes
+            or self.colours
+            or self.materials
+            or self.text
+            or self.price_min is not None
+            or self.price_max is not None
         )
 
 

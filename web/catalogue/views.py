@@ -35,7 +35,9 @@ def catalogue_url(query: filters.CatalogueQuery, **changes) -> str:
     """The catalogue URL of ``query`` with some parameters changed (``None`` removes one)."""
     params = MultiDict()
     for name, values in (
-        ("shape", query.shapes), ("size", query.sizes), ("colour", query.colours),
+        ("shape", query.shapes),
+        ("size", query.sizes),
+        ("colour", query.colours),
         ("material", query.materials),
     ):
         for v in values:
