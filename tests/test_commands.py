@@ -104,3 +104,31 @@ def test_mirror_window_on_a_virtual_display(shared: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "mirror: 30 frames" in done.stdout
+
+
+def test_window_backend_draws_the_same_picture(shared: Path, tmp_path: Path) -> None:
+    """The pyglet window backend (TRYON_RENDER_BACKEND=window) on Xvfb matches headless EGL."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from shared_data import IN_CI
+
+    if shutil.which("xvfb-run") is None:
+        if IN_CI:
+            pytest.fail("xvfb-run is missing: ./setup.sh installs the Debian package xvfb")
+        pytest.skip("xvfb-run is not installed (Debian package xvfb)")
+    photo = str(shared / "faces" / "astronaut.png")
+    outputs = {}
+    for backend in ("egl", "window"):
+        out = tmp_path / f"{backend}.png"
+        env = {**os.environ, "TRYON_RENDER_BACKEND": backend}
+        env.pop("PYOPENGL_PLATFORM", None)
+        cmd = [sys.executable, "-m", "tryon", "render", photo, "-o", str(out)]
+        if backend == "window":
+            cmd = ["xvfb-run", "-a", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs[backend] = cv2.imread(str(out)).astype(int)
+    assert np.abs(outputs["egl"] - outputs["window"]).max() <= 2
