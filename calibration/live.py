@@ -91,4 +91,5 @@ class LiveFitAdvisor:
             "text_en": advice.text_en,
             "text_it": advice.text_it,
             "advice": advice.to_dict(),
+            "measurements": self.measurements.records(),
         }

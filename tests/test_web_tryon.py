@@ -239,7 +239,9 @@ def server(app):
 def _close(ws) -> None:
     from simple_websocket import ConnectionClosed
 
-    with contextlib.suppress(ConnectionClosed):  # the server may have closed it first
+    # The server may have closed it first: then the client either knows (ConnectionClosed) or finds
+    # out while sending the close frame on a socket its reader thread has just shut (EBADF).
+    with contextlib.suppress(ConnectionClosed, OSError):
         ws.close()
 
 
@@ -337,3 +339,15 @@ def test_live_session_measures_then_gives_the_size_verdict(app, face_model: Path
     assert fits[-1]["state"] == "ready"
     assert fits[-1]["verdict"] in {"too_narrow", "good", "too_wide"}
     assert "136 mm" in fits[-1]["text_en"] and "136 mm" in fits[-1]["text_it"]  # torino 52□18: 136 mm wide
+    # The page's "Save my measurements" posts these records; the profile accepts them (with consent).
+    records = fits[-1]["measurements"]
+    assert {r["kind"] for r in records} >= {"pd", "face_width"}
+    from web.testing import csrf_headers, register
+
+    client = app.test_client()
+    register(client, "measured@example.com", consent_snapshots=True)
+    for record in records:
+        saved = client.post("/profile/measurements", json=record, headers=csrf_headers(client))
+        assert saved.status_code == 201, saved.get_json()
+    page = client.get("/tryon/?frame=torino-rectangle").get_data(as_text=True)
+    assert _config(page)["urls"]["measurements"] == "/profile/measurements"

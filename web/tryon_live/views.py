@@ -82,6 +82,7 @@ def index():
             "api": url_for("api.tryon"),
             "page": url_for("tryon_live.index"),
             "favourites": _optional_url("profile.add_favourite") or "/profile/favourites",
+            "measurements": _optional_url("profile.add_measurement"),
             "login": _optional_url("auth.login", next=request.full_path) or None,
         },
         "limits": {"maxUploadBytes": int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)},

@@ -264,12 +264,43 @@
 
   // Frame-size advice from the live measurement (camera mode): "measuring… n%", then the verdict.
   function showFit(fit) {
-    if (!fit || state.mode !== "camera") { el.fitAdvice.hidden = true; return; }
+    var saveBtn = document.getElementById("btn-save-measurements");
+    if (!fit || state.mode !== "camera") { el.fitAdvice.hidden = true; saveBtn.hidden = true; return; }
     el.fitAdvice.textContent = cfg.locale === "it" ? fit.text_it : fit.text_en;
     el.fitAdvice.dataset.state = fit.state;
     el.fitAdvice.dataset.verdict = fit.verdict || "";
     el.fitAdvice.hidden = false;
+    state.measurements = fit.measurements || null;
+    saveBtn.hidden = !(cfg.signedIn && cfg.urls.measurements && state.measurements && state.measurements.length);
   }
+
+  // Save the live measurements (PD, face width, each with its interval and method) to the profile;
+  // the server refuses without the customer's consent to keep face data, and says so.
+  document.getElementById("btn-save-measurements").addEventListener("click", async function () {
+    var status = document.getElementById("measurements-status");
+    var records = state.measurements || [];
+    this.disabled = true;
+    try {
+      for (var i = 0; i < records.length; i++) {
+        var res = await fetch(cfg.urls.measurements, {
+          method: "POST", credentials: "same-origin", body: JSON.stringify(records[i]),
+          headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json", "Accept": "application/json" }
+        });
+        if (!res.ok) {
+          var data = await res.json().catch(function () { return {}; });
+          status.textContent = data.message || T.saveFailed;
+          el.root.dataset.measurementsSaved = "error";
+          return;
+        }
+      }
+      status.textContent = T.measurementsSaved;
+      el.root.dataset.measurementsSaved = String(records.length);
+    } catch (err) {
+      status.textContent = T.saveFailed;
+    } finally {
+      this.disabled = false;
+    }
+  });
 
   function updateStats(meta) {
     var now = performance.now();
