@@ -196,3 +196,35 @@ def test_thumbnail_or_placeholder(client, thumbs: Path) -> None:
     assert r.data == (thumbs / "milano-round.png").read_bytes()
     assert client.get("/catalogue/thumbnails/..%2Fsecret.png").status_code == 404
     assert client.get("/catalogue/thumbnails/no-such-frame.png").status_code == 404
+
+
+def test_a_measured_shopper_can_sort_and_filter_by_fit(tmp_path: Path, catalogue) -> None:
+    from calibration.advice import rank_frames
+    from calibration.measurements import Measurements
+    from web.testing import csrf_headers, make_app, register
+
+    app = make_app(tmp_path)
+    client = app.test_client()
+    anonymous = client.get("/catalogue/").get_data(as_text=True)
+    assert 'value="fit"' not in anonymous and "tx-fit-badge" not in anonymous  # nothing to judge by
+    register(client, "fit@example.com", consent_snapshots=True)
+    records = [
+        {"kind": "pd", "value_mm": 63.0, "ci95_mm": 1.5, "method": "iris"},
+        {"kind": "face_width", "value_mm": 136.0, "ci95_mm": 2.0, "method": "iris"},
+    ]
+    for record in records:
+        assert (
+            client.post("/profile/measurements", json=record, headers=csrf_headers(client)).status_code == 201
+        )
+    expected = rank_frames(catalogue.frames, Measurements.from_records(records))
+
+    page = client.get("/catalogue/?sort=fit").get_data(as_text=True)
+    shown = re.findall(r'<article class="tx-card" data-frame-id="([^"]+)"', page)
+    assert shown == [a.frame_id for a in expected]
+    assert page.count('class="tx-fit-badge"') == len(shown)
+    good = [a.frame_id for a in expected if a.verdict == "good"]
+    assert 0 < len(good) < len(expected)
+    only = client.get("/catalogue/?sort=fit&fit=good").get_data(as_text=True)
+    assert re.findall(r'<article class="tx-card" data-frame-id="([^"]+)"', only) == good
+    italian = client.get("/catalogue/?sort=fit&lang=it").get_data(as_text=True)
+    assert "La tua misura" in italian and "Solo le montature della mia misura" in italian

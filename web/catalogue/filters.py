@@ -19,8 +19,8 @@ SIZE_GROUPS: dict[str, tuple[float, float]] = {
     "large": (54.0, 1000.0),
 }
 
-#: Sort keys accepted in ``?sort=``.
-SORTS = ("featured", "price_asc", "price_desc", "name", "width")
+#: Sort keys accepted in ``?sort=`` ("fit" needs the shopper's measurements).
+SORTS = ("featured", "fit", "price_asc", "price_desc", "name", "width")
 
 
 class FilterError(ValueError):
@@ -39,6 +39,7 @@ class CatalogueQuery:
     price_max: float | None = None
     text: str = ""
     sort: str = "featured"
+    fit_only: bool = False
     errors: tuple[str, ...] = field(default=())
 
     @property
@@ -107,6 +108,7 @@ def parse_query(args: Mapping[str, Any]) -> CatalogueQuery:
         price_max=price_max,
         text=str(args.get("q", "") or "").strip()[:80],
         sort=sort,
+        fit_only=str(args.get("fit", "") or "").strip().lower() in {"good", "1", "yes", "on"},
         errors=tuple(errors),
     )
 
@@ -146,9 +148,20 @@ def matches(frame: Any, query: CatalogueQuery) -> bool:
     return True
 
 
-def apply(frames: Iterable[Any], query: CatalogueQuery) -> list[Any]:
-    """Filter and sort ``FrameEntry`` objects; "featured" keeps the catalogue's own order."""
+def apply(frames: Iterable[Any], query: CatalogueQuery, fit: Mapping[str, Any] | None = None) -> list[Any]:
+    """Filter and sort ``FrameEntry`` objects; "featured" keeps the catalogue's own order.
+
+    fit : frame id -> its best size's ``calibration.advice.FrameAdvice`` for this shopper (from their
+        saved measurements); with it, ``fit_only`` keeps the frames that fit and ``sort=fit`` puts the
+        best fit first. Without it both are ignored.
+    """
     found = [f for f in frames if matches(f, query)]
+    if fit:
+        if query.fit_only:
+            found = [f for f in found if f.id in fit and fit[f.id].verdict == "good"]
+        if query.sort == "fit":
+            order = {frame_id: i for i, frame_id in enumerate(fit)}
+            found.sort(key=lambda f: order.get(f.id, len(order)))
     if query.sort == "price_asc":
         found.sort(key=lambda f: (float(f.price), f.name))
     elif query.sort == "price_desc":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import abort, render_template, request, send_file, url_for
 from flask_babel import format_currency
@@ -22,6 +23,14 @@ PLACEHOLDER = Path(__file__).resolve().parents[1] / "static" / "tryon" / "placeh
 def tryon_local_name(option):
     """Template helper: a colour/lens option's name in the page's language."""
     return local_name(option)
+
+
+@bp.app_template_global()
+def tryon_fit_text(advice) -> str:
+    """Template helper: a fit advice's sentence in the page's language."""
+    from flask_babel import get_locale
+
+    return advice.text_it if str(get_locale() or "en") == "it" else advice.text_en
 
 
 @bp.app_template_global()
@@ -50,6 +59,8 @@ def catalogue_url(query: filters.CatalogueQuery, **changes) -> str:
         params["q"] = query.text
     if query.sort != "featured":
         params["sort"] = query.sort
+    if query.fit_only:
+        params["fit"] = "good"
     for name, value in changes.items():
         params.poplist(name)
         if value is None:
@@ -63,7 +74,8 @@ def catalogue_url(query: filters.CatalogueQuery, **changes) -> str:
 def index():
     catalogue = get_catalogue()
     query = filters.parse_query(request.args)
-    frames = filters.apply(catalogue.frames, query)
+    fit = _fit_for_shopper(catalogue)
+    frames = filters.apply(catalogue.frames, query, fit)
     return render_template(
         "catalogue/list.html",
         frames=frames,
@@ -73,7 +85,33 @@ def index():
         size_groups=filters.SIZE_GROUPS,
         sorts=filters.SORTS,
         frame_size_groups=filters.frame_size_groups,
+        fit=fit,
     )
+
+
+def _fit_for_shopper(catalogue: Any) -> dict[str, Any]:
+    """Frame id -> fit advice of its best size for the signed-in shopper, best first ({} without
+    saved measurements). Ordered by :func:`calibration.advice.rank_frames`."""
+    from flask_login import current_user
+
+    if not getattr(current_user, "is_authenticated", False):
+        return {}
+    from calibration.advice import rank_frames
+    from calibration.measurements import Measurements
+    from web.extensions import db
+    from web.models import Measurement
+
+    rows = db.session.scalars(
+        db.select(Measurement).where(Measurement.user_id == current_user.id).order_by(Measurement.created_at)
+    ).all()
+    records = [
+        {"kind": r.kind, "value_mm": r.value_mm, "ci95_mm": r.ci95_mm or 0.0, "method": r.method}
+        for r in rows
+    ]
+    measurements = Measurements.from_records(records)
+    if measurements.face_width is None:
+        return {}
+    return {advice.frame_id: advice for advice in rank_frames(catalogue.frames, measurements)}
 
 
 @bp.get("/<frame_id>")
