@@ -131,10 +131,10 @@ def test_window_backend_draws_the_same_picture(shared: Path, tmp_path: Path) -> 
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         outputs[backend] = cv2.imread(str(out)).astype(int)
-    # Same glasses in the same place; edge pixels may differ where the two GL drivers (EGL's and
-    # GLX's Mesa) anti-alias differently.
-    diff = np.abs(outputs["egl"] - outputs["window"]).max(axis=2)
+    # Same glasses in the same place: the pixels each backend changed overlap almost entirely (edge
+    # pixels may differ where the two GL drivers, EGL's and GLX's Mesa, anti-alias differently).
     photo_pixels = cv2.imread(photo).astype(int)
-    drawn = np.abs(outputs["egl"] - photo_pixels).max(axis=2) > 24
-    assert drawn.sum() > 500
-    assert (diff > 24).sum() < 0.05 * drawn.sum()
+    drawn = {b: np.abs(img - photo_pixels).max(axis=2) > 24 for b, img in outputs.items()}
+    assert drawn["egl"].sum() > 200 and drawn["window"].sum() > 200
+    overlap = (drawn["egl"] & drawn["window"]).sum() / (drawn["egl"] | drawn["window"]).sum()
+    assert overlap > 0.8, overlap
