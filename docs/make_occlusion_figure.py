@@ -37,17 +37,25 @@ def main(video: str, out: str, target_yaw: float = 40.0) -> None:
                     best = (frame.image.copy(), yaw)
     assert best is not None, "no face found"
     image, yaw = best
-    panels = []
+    panels, zooms = [], []
     for occlusion in (False, True):
         opts = PipelineOptions(running_mode="image", render=RenderOptions(occlusion=occlusion))
         with TryOnPipeline(model, opts) as pipe:
             result = pipe.process(image)
         panel = result.image
+        # A 2x close-up of the glasses (face box, upper half) under each full picture.
+        x, y, w, h = result.faces[0].bbox
+        pad = w // 3
+        crop = panel[max(y, 0) : y + h // 2 + pad // 2, max(x - pad, 0) : x + w + pad].copy()
+        zoom = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        zoom = cv2.copyMakeBorder(zoom, 0, 0, 0, max(panel.shape[1] - zoom.shape[1], 0), cv2.BORDER_CONSTANT)
+        zooms.append(zoom[:, : panel.shape[1]])
         label = f"{'with' if occlusion else 'without'} head occluder (yaw {yaw:.0f} deg)"
-        cv2.putText(panel, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(panel, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(panel, (0, 0), (panel.shape[1], 34), (40, 40, 40), thickness=-1)
+        cv2.putText(panel, label, (10, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
         panels.append(panel)
-    cv2.imwrite(out, np.hstack(panels))
+    height = min(z.shape[0] for z in zooms)
+    cv2.imwrite(out, np.vstack([np.hstack(panels), np.hstack([z[:height] for z in zooms])]))
     print(f"{out}: yaw {yaw:.1f} deg")
 
 
