@@ -182,7 +182,6 @@ class PoseSmoother:
         self._depth = OneEuroFilter(self.options.depth)
         self._rotation = RotationOneEuroFilter(self.options.rotation)
         self._last_ms: float | None = None
-        self.last_dt = 0.0
 
     def reset(self) -> None:
         self._position.reset()
@@ -194,7 +193,6 @@ class PoseSmoother:
         """matrix : (4, 4) pose; returns the smoothed (4, 4) pose."""
         dt = 0.0 if self._last_ms is None else (timestamp_ms - self._last_ms) / 1000.0
         self._last_ms = timestamp_ms
-        self.last_dt = dt
         x, y, z = matrix[:3, 3]
         depth = max(-float(z), 1e-3)
         direction = self._position(np.array([x, y]) / depth * 100.0, dt)
