@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calibration.measurements import Measurement, Measurements
-from tryon.fit import GOOD, GOOD_MAX_MM, GOOD_MIN_MM, TOO_NARROW, TOO_WIDE  # one rule for the product
+from tryon.fit import GOOD, GOOD_MAX_MM, GOOD_MIN_MM, TOO_NARROW, TOO_WIDE, width_verdict  # one rule
 
 #: Per-eye decentration (mm) above which the lens-centring note is raised.
 MAX_DECENTRATION_MM = 5.0
@@ -184,7 +184,7 @@ def advice_for(
     face = m.face_width.value_mm
     ci = m.face_width.ci95_mm
     diff = total - face
-    verdict = TOO_NARROW if diff < GOOD_MIN_MM else TOO_WIDE if diff > GOOD_MAX_MM else GOOD
+    verdict = width_verdict(diff)
     # Could the verdict change within the face width's 95% interval?
     low_diff, high_diff = total - (face + ci), total - (face - ci)
     borderline = (low_diff < GOOD_MIN_MM <= high_diff) or (low_diff <= GOOD_MAX_MM < high_diff)
