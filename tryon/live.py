@@ -12,12 +12,11 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from tryon.compose import composite
 from tryon.pipeline import FaceResult, TryOnPipeline
 from tryon.pose import HeadPose
 from tryon.sources import Frame
@@ -173,21 +172,10 @@ class LiveTryOn:
             return None
         image = tracked.frame.image
         timings = dict(tracked.timings)
-        faces: list[FaceResult] = []
-        t0 = time.perf_counter()
-        if tracked.faces:
-            overlays, k, _ = self.pipeline.render(image, tracked.faces, tracked.poses)
-            t1 = time.perf_counter()
-            for overlay in overlays:
-                composite(image, overlay)
-            t2 = time.perf_counter()
-            faces = [
-                FaceResult(f.bbox, p, self._wearer_sides(self.pipeline.anchors_px(p, k), tracked.mirrored), f)
-                for f, p in zip(tracked.faces, tracked.poses, strict=True)
-            ]
-            timings.update(render=(t1 - t0) * 1000.0, composite=(t2 - t1) * 1000.0)
-        else:
-            timings.update(render=0.0, composite=0.0)
+        faces, stage_times = self.pipeline.dress(image, tracked.faces, tracked.poses)
+        timings.update(stage_times)
+        if tracked.mirrored:
+            faces = [replace(f, anchors_px=self._wearer_sides(f.anchors_px)) for f in faces]
         done = time.perf_counter()
         latency = (done - tracked.available) * 1000.0
         self._frame_times.append(done)
@@ -196,12 +184,8 @@ class LiveTryOn:
         return LiveResult(image, tracked.frame, faces, latency, timings)
 
     @staticmethod
-    def _wearer_sides(
-        anchors: dict[str, tuple[float, float]], mirrored: bool
-    ) -> dict[str, tuple[float, float]]:
+    def _wearer_sides(anchors: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
         """In a mirrored picture the tracker's "left" is the wearer's right: swap the labels back."""
-        if not mirrored:
-            return anchors
         out = dict(anchors)
         out["lens_center_left"], out["lens_center_right"] = (
             anchors["lens_center_right"],

@@ -300,21 +300,32 @@ class TryOnPipeline:
         poses = self.poses(faces, ts)
         t2 = time.perf_counter()
         out = frame if (in_place and frame is frame_bgr) else frame.copy()
-        timings = {"track": (t1 - t0) * 1000.0, "pose": (t2 - t1) * 1000.0}
+        results, timings = self.dress(out, faces, poses)
+        timings.update(track=(t1 - t0) * 1000.0, pose=(t2 - t1) * 1000.0)
+        timings["total"] = (time.perf_counter() - t0) * 1000.0
+        return TryOnResult(out, results, timings)
+
+    def dress(
+        self, image: np.ndarray, faces: list[FaceObservation], poses: list[HeadPose]
+    ) -> tuple[list[FaceResult], dict[str, float]]:
+        """Stages 3 and 4: render every face's glasses and composite them into ``image`` in place.
+
+        image : (H, W, 3) uint8 BGR, modified in place
+        Returns the dressed faces and the ``render`` / ``composite`` wall times (ms).
+        """
         if not faces:
-            timings.update(render=0.0, composite=0.0, total=(time.perf_counter() - t0) * 1000.0)
-            return TryOnResult(out, [], timings)
-        overlays, k, _ = self.render(out, faces, poses)
-        t3 = time.perf_counter()
+            return [], {"render": 0.0, "composite": 0.0}
+        t0 = time.perf_counter()
+        overlays, k, _ = self.render(image, faces, poses)
+        t1 = time.perf_counter()
         for overlay in overlays:
-            composite(out, overlay)
-        t4 = time.perf_counter()
+            composite(image, overlay)
+        t2 = time.perf_counter()
         results = [
             FaceResult(bbox=f.bbox, pose=p, anchors_px=self.anchors_px(p, k), observation=f)
             for f, p in zip(faces, poses, strict=True)
         ]
-        timings.update(render=(t3 - t2) * 1000.0, composite=(t4 - t3) * 1000.0, total=(t4 - t0) * 1000.0)
-        return TryOnResult(out, results, timings)
+        return results, {"render": (t1 - t0) * 1000.0, "composite": (t2 - t1) * 1000.0}
 
     # -- lifetime ------------------------------------------------------------------------------------------
 
