@@ -111,6 +111,20 @@ def _same_origin() -> bool:
     return urlsplit(origin).netloc == request.host
 
 
+def _send_fatal(ws: Any, message: str) -> None:
+    """Send a fatal error, then close the WebSocket with a close frame behind it.
+
+    Returning from the route right after ``send`` lets the server drop the connection before the
+    browser has read the message (it then sees only "connection closed", code 1005); an orderly close
+    puts the close frame after the message on the wire.
+    """
+    ws.send(message)
+    try:
+        ws.close()
+    except Exception as exc:  # noqa: BLE001 - already closed by the peer: nothing left to say
+        log.debug("closing the live socket: %s", exc)
+
+
 def _no_delay(ws: Any) -> None:
     """Send each message at once (TCP_NODELAY).
 
@@ -133,7 +147,9 @@ def live(ws: Any) -> None:
 
     _no_delay(ws)
     if not _same_origin():
-        ws.send(error_message("forbidden_origin", "Connect from the try-on page of this site.", fatal=True))
+        _send_fatal(
+            ws, error_message("forbidden_origin", "Connect from the try-on page of this site.", fatal=True)
+        )
         return
     catalogue = get_catalogue()
     try:
@@ -146,11 +162,13 @@ def live(ws: Any) -> None:
             request.args.get("lens"),
         )
     except LookError as exc:
-        ws.send(error_message(exc.code, exc.message, fatal=True, field=exc.field))
+        _send_fatal(ws, error_message(exc.code, exc.message, fatal=True, field=exc.field))
         return
     state = pipelines()
     if not state.live.try_enter():
-        ws.send(error_message("busy", "Too many live try-ons now: please retry in a minute.", fatal=True))
+        _send_fatal(
+            ws, error_message("busy", "Too many live try-ons now: please retry in a minute.", fatal=True)
+        )
         return
     try:
         try:
@@ -159,7 +177,9 @@ def live(ws: Any) -> None:
             )
         except Exception as exc:  # noqa: BLE001 - reported to the browser, logged here
             log.exception("cannot start a live try-on pipeline")
-            ws.send(error_message("unavailable", f"The try-on engine could not start: {exc}", fatal=True))
+            _send_fatal(
+                ws, error_message("unavailable", f"The try-on engine could not start: {exc}", fatal=True)
+            )
             return
         try:
             ws.send(session.ready_message())
@@ -172,7 +192,7 @@ def live(ws: Any) -> None:
                     if not ws.connected:
                         break
                     if time.monotonic() - last_message > IDLE_TIMEOUT_S:
-                        ws.send(error_message("idle", "Closed after a long pause.", fatal=True))
+                        _send_fatal(ws, error_message("idle", "Closed after a long pause.", fatal=True))
                         break
                     continue
                 last_message = time.monotonic()
@@ -180,7 +200,7 @@ def live(ws: Any) -> None:
                     replies = session.handle(message)
                 except Exception as exc:  # noqa: BLE001 - one bad frame must not kill the worker
                     log.exception("live try-on failed on a message")
-                    ws.send(error_message("internal", f"The try-on engine failed: {exc}", fatal=True))
+                    _send_fatal(ws, error_message("internal", f"The try-on engine failed: {exc}", fatal=True))
                     break
                 for reply in replies:
                     ws.send(reply)
