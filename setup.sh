@@ -37,6 +37,10 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# Browser-side packages (axe-core for the accessibility tests), pinned by web/package-lock.json.
+if command -v npm >/dev/null 2>&1; then
+    (cd web && npm ci --no-audit --no-fund --silent)
+fi
 echo "setup.sh: installed. The face model is found via \$TRYON_FACE_MODEL, else downloaded on first use."
 
 if ((RUN_DEMO)); then
