@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from models3d import importer
 from models3d.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from models3d.importer import ModelImportError, import_model, reapply
+from models3d.importer import files as importer_files
 from models3d.parametric import FrameSpec, build_model
 from tryon.configurator import configure
 
@@ -208,11 +208,11 @@ def test_too_large_and_too_many_triangles_are_refused(
 ) -> None:
     import_model(data(*THUG), "thug-life", root)
     before = (root / "imported.toml").read_bytes()
-    monkeypatch.setattr(importer, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(importer_files, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ModelImportError, match="the limit is"):
         import_model(data(*KHRONOS), "khronos", root)
-    monkeypatch.setattr(importer, "MAX_FILE_BYTES", 50 * 1024 * 1024)
-    monkeypatch.setattr(importer, "MAX_TRIANGLES", 5000)
+    monkeypatch.setattr(importer_files, "MAX_FILE_BYTES", 50 * 1024 * 1024)
+    monkeypatch.setattr(importer_files, "MAX_TRIANGLES", 5000)
     with pytest.raises(ModelImportError, match="more than 5,000 triangles"):
         import_model(data(*KHRONOS), "khronos", root)
     assert (root / "imported.toml").read_bytes() == before

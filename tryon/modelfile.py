@@ -39,7 +39,8 @@ def cache_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_cache_dir("tryon"))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -58,7 +59,7 @@ def verify_model(path: Path) -> Path:
             "MediaPipe's face_landmarker.task (float16, version 1). Delete it or point "
             f"{ENV_VAR} at the right file."
         )
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != MODEL_SHA256:
         raise ModelError(
             f"The face model {path} has SHA-256 {digest}, not the expected {MODEL_SHA256}: the file "
