@@ -16,7 +16,8 @@ file, which the loader merges (its frames may use the colours and lenses of the 
 
 Validation is two-stage: the JSON Schema ``catalogue.schema.json`` (types, ranges, required fields,
 typos in field names) and semantic checks (unique ids, labels that agree with the measurements,
-total width that can hold two lenses and the bridge, colour/lens ids that exist). Every problem is
+total width that can hold two lenses and the bridge, colour/lens ids that exist, stock held by
+stores that exist: the ids of ``stores.toml``, see :mod:`models3d.stores`). Every problem is
 reported with the frame id and the field, e.g. ``frame 'milano-round', field sizes[1].bridge: ...``.
 """
 
@@ -38,6 +39,7 @@ import jsonschema
 
 from models3d import PACKAGE_DIR
 from models3d.colour import hex_to_linear
+from models3d.stores import StoresError, store_ids, stores_path_for
 from tryon.glasses import FrameMaterial, LensMaterial
 
 log = logging.getLogger(__name__)
@@ -441,12 +443,17 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     if not resolved.is_file():
         raise FileNotFoundError(f"frame catalogue not found: {resolved} (set ${ENV_VAR} or pass a path)")
     extra = imported_path(resolved)
-    stamp = (resolved.stat().st_mtime_ns, extra.stat().st_mtime_ns if extra.is_file() else 0)
+    stores = stores_path_for(resolved)
+    stamp = (
+        resolved.stat().st_mtime_ns,
+        extra.stat().st_mtime_ns if extra.is_file() else 0,
+        stores.stat().st_mtime_ns if stores.is_file() else 0,
+    )
     return _load_cached(resolved, stamp)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: Path, _stamp: tuple[int, int]) -> Catalogue:
+def _load_cached(path: Path, _stamp: tuple[int, int, int]) -> Catalogue:
     main = _read_toml(path)
     documents = [(path, main)]
     extra = imported_path(path)
@@ -466,9 +473,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise CatalogueError([f"not UTF-8 text: {exc}"], path) from exc
 
 
-def parse_documents(documents: list[tuple[Path, dict[str, Any]]]) -> Catalogue:
-    """Validate and merge parsed TOML documents (the main catalogue first). Raises CatalogueError."""
+def parse_documents(
+    documents: list[tuple[Path, dict[str, Any]]], known_stores: list[str] | None = None
+) -> Catalogue:
+    """Validate and merge parsed TOML documents (the main catalogue first). Raises CatalogueError.
+
+    ``known_stores``: the store ids stock may name (default: those of the stores file that goes with
+    the main catalogue, :func:`models3d.stores.stores_path_for`).
+    """
     problems: list[str] = []
+    if known_stores is None:
+        try:
+            known_stores = store_ids(stores_path_for(documents[0][0]))
+        except StoresError as exc:
+            raise CatalogueError([str(exc)], documents[0][0]) from exc
     bad_frames: set[tuple[int, int]] = set()  # (document, frame index) with schema problems
     fatal = False
     for d, (path, data) in enumerate(documents):
@@ -504,7 +522,7 @@ def parse_documents(documents: list[tuple[Path, dict[str, Any]]]) -> Catalogue:
                 problems.append(f"{where}, field id: duplicate id (also in {seen[raw['id']].name})")
                 continue
             seen[raw["id"]] = path
-            entry_problems = frame_problems(raw, lens_options, colour_options)
+            entry_problems = frame_problems(raw, lens_options, colour_options, known_stores)
             if entry_problems:
                 problems += [f"{where}, field {p}" for p in entry_problems]
                 continue
@@ -561,9 +579,15 @@ def _field_path(parts: list[Any]) -> str:
 
 
 def frame_problems(
-    raw: dict[str, Any], lens_options: dict[str, LensOption], colour_options: dict[str, ColourOption]
+    raw: dict[str, Any],
+    lens_options: dict[str, LensOption],
+    colour_options: dict[str, ColourOption],
+    known_stores: list[str] | None = None,
 ) -> list[str]:
-    """Semantic problems of one schema-valid frame entry, each starting with the field path."""
+    """Semantic problems of one schema-valid frame entry, each starting with the field path.
+
+    ``known_stores``: the store ids its stock may name (``None``: stock ids are not checked).
+    """
     problems: list[str] = []
     labels: set[str] = set()
     for i, size in enumerate(raw["sizes"]):
@@ -604,6 +628,10 @@ def frame_problems(
     for i, lens_id in enumerate(raw.get("lenses", [])):
         if lens_id not in lens_options:
             problems.append(f"lenses[{i}]: {_unknown('lens option', lens_id, sorted(lens_options))}")
+    if known_stores is not None:
+        for store_id in raw.get("stock", {}):
+            if store_id not in known_stores:
+                problems.append(f"stock.{store_id}: {_unknown('store', store_id, list(known_stores))}")
     if "lenses" not in raw and not lens_options:
         problems.append("lenses: no lens options are defined in the catalogue")
     if "default_size" in raw and raw["default_size"] not in labels:

@@ -128,6 +128,10 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         (('id = "test-frame"', 'id = "Test Frame"'), r"field id: 'Test Frame' is not in the expected form"),
         (("lens_height = 44", "lens_height = 64"), r"field sizes\[0\]\.lens_height: 64 mm is taller"),
         (('type = "parametric"', 'type = "model"'), r"field geometry: 'path' is a required property"),
+        (
+            ('colours = ["black"]', 'colours = ["black"]\nstock = { milano-centro = 4 }'),
+            r"field stock\.milano-centro: unknown store 'milano-centro'; did you mean .*'milano-brera'",
+        ),
     ],
 )
 def test_bad_entries_are_reported_with_entry_and_field(
@@ -237,3 +241,48 @@ def test_a_copy_of_the_demo_catalogue_loads_from_elsewhere(tmp_path: Path) -> No
     copy = tmp_path / "catalogue.toml"
     shutil.copy(DEFAULT_CATALOGUE, copy)
     assert load_catalogue(copy).ids == load_catalogue().ids
+
+
+# -- stores: the stock names shops that exist ------------------------------------------------------
+
+
+def test_every_stock_store_of_the_demo_catalogue_is_a_store_the_web_site_seeds() -> None:
+    from web.seed import DEMO_STORES
+
+    seeded = {store["id"] for store in DEMO_STORES}
+    assert seeded == {"milano-brera", "roma-monti", "torino-centro"}
+    stocked = {store_id for frame in load_catalogue() for store_id in frame.stock}
+    assert stocked == seeded  # every shop holds something, and nothing is held by a shop that isn't
+
+
+def test_every_book_a_fitting_link_of_every_frame_page_opens(tmp_path: Path) -> None:
+    import re
+
+    from web.testing import make_app
+
+    client = make_app(tmp_path).test_client()
+    opened = 0
+    for frame in load_catalogue():
+        page = client.get(f"/catalogue/{frame.id}")
+        assert page.status_code == 200, frame.id
+        links = re.findall(r'href="(/booking/store/[^"?]+)"', page.get_data(as_text=True))
+        assert sorted(links) == sorted(f"/booking/store/{s}" for s in frame.stock), frame.id
+        for link in links:
+            assert client.get(link).status_code == 200, f"{frame.id}: {link}"
+            opened += 1
+    assert opened >= 10
+
+
+def test_a_stores_file_beside_the_catalogue_replaces_the_shipped_one(tmp_path: Path) -> None:
+    stocked = MINIMAL.replace('colours = ["black"]', 'colours = ["black"]\nstock = { napoli-chiaia = 2 }')
+    path = write(tmp_path, stocked)
+    with pytest.raises(CatalogueError, match="unknown store 'napoli-chiaia'.*available: milano-brera"):
+        load_catalogue(path)
+    write(tmp_path, '[[stores]]\nid = "napoli-chiaia"\nname = "Napoli"\nopening_hours = {}\n', "stores.toml")
+    assert load_catalogue(path).get("test-frame").stock == {"napoli-chiaia": 2}
+    write(tmp_path, '[[stores]]\nid = "Napoli Chiaia"\nname = "Napoli"\nopening_hours = {}\n', "stores.toml")
+    with pytest.raises(CatalogueError, match="stores.toml: store #1: id must be a lower-case slug"):
+        load_catalogue(path)
+    write(tmp_path, '[[stores]]\nid = "napoli"\nname = "N"\nopening_hours = {}\nfax = 1\n', "stores.toml")
+    with pytest.raises(CatalogueError, match=r"store #1 \('napoli'\): unknown field\(s\) fax"):
+        load_catalogue(path)

@@ -39,7 +39,7 @@ def test_show_prints_everything(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["frames", "show", "pilota-aviator"]) == 0
     out = capsys.readouterr().out
     assert "Pilota" in out and "58□14-135" in out and "62□14-140" in out and "169.00 EUR" in out
-    assert "Specchiata blu" in out and "milano-centro: 5" in out
+    assert "Specchiata blu" in out and "milano-brera: 5" in out
     assert main(["frames", "show", "pilota-aviator", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["default_lens"] == "green"
 
@@ -81,6 +81,25 @@ def test_validate_lists_problems_and_exits_1(tmp_path: Path, capsys: pytest.Capt
     path.write_text(fixed, encoding="utf-8")
     assert main(["frames", "validate", "--catalogue", str(path)]) == 1
     assert "frame 'ghost': model file not found" in capsys.readouterr().out
+
+
+def test_validate_refuses_stock_in_a_store_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old demo data named stores the web site never had: every "Book a fitting" link was a 404."""
+    text = DEFAULT_CATALOGUE.read_text(encoding="utf-8")
+    assert "milano-brera = 4\ntorino-centro = 2\n" in text
+    path = tmp_path / "catalogue.toml"
+    path.write_text(
+        text.replace("milano-brera = 4\ntorino-centro = 2\n", "milano-centro = 4\ntorino-porta-nuova = 2\n"),
+        encoding="utf-8",
+    )
+    assert main(["frames", "validate", "--catalogue", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "frame 'milano-round', field stock.milano-centro: unknown store 'milano-centro'" in out
+    assert "'milano-brera'?" in out  # suggested
+    assert "field stock.torino-porta-nuova: unknown store 'torino-porta-nuova'" in out
+    assert "available: milano-brera, roma-monti, torino-centro" in out
 
 
 def test_preview_writes_a_studio_picture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
