@@ -3,7 +3,9 @@ refusals that leave the catalogue untouched, calibration re-apply, and the CLI."
 
 from __future__ import annotations
 
+import logging
 import shutil
+import statistics
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +54,56 @@ def write_obj(path: Path, model, linear: np.ndarray, *, mtl: bool = True, lens_a
         roles = ("front", "temple", "pad", "hinge")
         text = "".join(f"newmtl frame_{r}\nKd 0.1 0.1 0.1\n" for r in roles)
         (path.parent / "frame.mtl").write_text(text + f"newmtl glass\nKd 0.8 0.8 0.9\nd {lens_alpha}\n")
+
+
+def catalogue_median_width(root: Path) -> float:
+    """The median total width over every size of the catalogue in ``root``, mm."""
+    return statistics.median(s.total_width for f in load_catalogue(root / "catalogue.toml") for s in f.sizes)
+
+
+# -- models in conventions that are not in ../shared, built from it -------------------------------------
+
+
+def two_unit_wide_glb(data: Callable[..., Path], folder: Path) -> Path:
+    """The Khronos sunglasses scaled to 2 units wide: no unit (m, cm, mm, in) makes that a frame."""
+    scene = trimesh.load(data(*KHRONOS), force="scene")
+    scene.apply_scale(2.0 / scene.extents[0])
+    path = folder / "two_units.glb"
+    path.write_bytes(scene.export(file_type="glb"))
+    assert trimesh.load(path, force="scene").extents[0] == pytest.approx(2.0, rel=1e-3)
+    return path
+
+
+def gltf_facing_plus_x(source: Path, folder: Path) -> Path:
+    """A glTF model turned 90° about +y, so that its front faces +X instead of glTF's +Z."""
+    scene = trimesh.load(source, force="scene")
+    scene.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "facing_x.gltf"
+    scene.export(path)  # writes the .gltf and its buffers beside it
+    turned = trimesh.load(path, force="scene")
+    assert turned.extents[2] > 0.9 * max(turned.extents)  # across the face is now along z
+    return path
+
+
+def obj_without_materials(scene: trimesh.Scene, path: Path) -> Path:
+    """``scene`` as an OBJ with no .mtl: the loader merges its objects into one mesh named after
+    the first object, so neither part names nor materials say which triangles are the lenses."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(scene.export(file_type="obj", include_texture=False))
+    text = path.read_text()
+    assert "mtllib" not in text and "usemtl" not in text
+    assert len(trimesh.load(path, force="scene").geometry) == 1
+    return path
+
+
+def parametric_scene(spec: FrameSpec) -> trimesh.Scene:
+    """A catalogue (parametric) frame as a scene of plain meshes, in metres like a glTF."""
+    scene = trimesh.Scene()
+    for part in build_model(spec).parts:
+        scene.add_geometry(part.mesh.copy(), geom_name=part.name)
+    scene.apply_scale(0.001)
+    return scene
 
 
 def test_khronos_sunglasses_import(data: Callable[..., Path], root: Path) -> None:
@@ -159,16 +211,26 @@ def test_obj_in_centimetres_facing_minus_x_with_z_up(tmp_path: Path, root: Path)
 
 
 def test_obj_without_mtl_and_without_unit_hint(tmp_path: Path, root: Path) -> None:
+    """0.53 units wide fits no unit: imported at the catalogue's median width, with a warning; the
+    lens openings are found in the geometry (no .mtl says which part is glass)."""
     model = build_model(FrameSpec("oval", 50, 19, 140, 38, 132))
     obj = tmp_path / "frame.obj"
     write_obj(obj, model, np.eye(3) * 0.004, mtl=False)  # 0.53 units wide: no unit fits
-    before = (root / "catalogue.toml").read_bytes()
-    with pytest.raises(ModelImportError, match="pass --width-mm"):
-        import_model(obj, "tiny", root)
-    assert not (root / "imported.toml").exists() and (root / "catalogue.toml").read_bytes() == before
-    result = import_model(obj, "tiny", root, width_mm=132)
-    assert result.entry["sizes"][0]["total_width"] == pytest.approx(132, abs=1.0)
-    assert any("no lens parts" in n for n in result.calibration.notes)
+    result = import_model(obj, "tiny", root)
+    size = result.entry["sizes"][0]
+    assert size["total_width"] == pytest.approx(catalogue_median_width(root), abs=1.0)
+    assert result.messages[0].startswith("WARNING: units unknown")
+    assert result.calibration.unit_basis.startswith("units unknown")
+    assert any("found the two lens openings in the geometry" in n for n in result.calibration.notes)
+    # The frame's proportions survive the assumed scale.
+    scale = size["total_width"] / 132
+    assert size["lens_width"] == pytest.approx(50 * scale, abs=1.5)
+    assert size["bridge"] == pytest.approx(19 * scale, abs=1.5)
+    # Told the real width, the openings give the frame's own boxing measurements.
+    exact = import_model(obj, "tiny", root, width_mm=132)
+    assert exact.calibration.unit_basis == "scaled to the given width 132 mm"
+    for name, value in (("total_width", 132), ("lens_width", 50), ("bridge", 19), ("lens_height", 38)):
+        assert exact.entry["sizes"][0][name] == pytest.approx(value, abs=1.0), name
 
 
 def test_front_without_temples_asks_for_the_front(tmp_path: Path, root: Path) -> None:
@@ -273,3 +335,74 @@ def test_cli_import_and_reapply(
     assert "nothing was written" in err
     assert main(["frames", "validate", "--catalogue", catalogue]) == 0
     assert trimesh.load(root / "imported" / "thug-life" / "model.glb", force="scene").geometry
+
+
+def test_a_two_unit_wide_glb_imports_with_no_flags_at_the_catalogue_median_width(
+    data: Callable[..., Path], root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    glb = two_unit_wide_glb(data, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="models3d.importer"):
+        result = import_model(glb, "two-units", root)
+    median = catalogue_median_width(root)
+    size = result.entry["sizes"][0]
+    assert size["total_width"] == pytest.approx(median, abs=1.0)
+    assert any("ASSUMED the catalogue's median total width" in r.getMessage() for r in caplog.records)
+    assert result.messages[0].startswith("WARNING: units unknown") and f"{median:g} mm" in result.messages[0]
+    # The assumption is written into the editable calibration, with what to do about it.
+    cal_path = root / "imported" / "two-units" / "calibration.toml"
+    written = tomllib.loads(cal_path.read_text())
+    assert written["transform"]["unit_basis"].startswith("units unknown")
+    assert "set unit_scale" in written["transform"]["unit_basis"]
+    assert written["transform"]["unit_scale"] == pytest.approx(median / 2.0, rel=0.01)
+    # The sunglasses' proportions survive (the original: 67□10, 150 mm wide).
+    assert size["lens_width"] == pytest.approx(67 * median / 150, abs=1.5)
+    # Correcting unit_scale (the real frame is 150.5 mm across 2 units) and re-applying fixes the size.
+    text = cal_path.read_text()
+    old = f"unit_scale = {written['transform']['unit_scale']!r}"
+    assert old in text
+    cal_path.write_text(text.replace(old, "unit_scale = 75.25"))
+    fixed = reapply("two-units", root)
+    assert fixed.entry["sizes"][0]["total_width"] == pytest.approx(150, abs=1.5)
+    assert fixed.entry["sizes"][0]["lens_width"] == pytest.approx(67, abs=1.5)
+
+
+def test_a_gltf_facing_plus_x_imports_with_no_flags(
+    data: Callable[..., Path], root: Path, tmp_path: Path
+) -> None:
+    reference = import_model(data(*THUG), "thug-life", root).entry["sizes"][0]
+    for source, frame_id in ((THUG, "thug-x"), (KHRONOS, "khronos-x")):
+        result = import_model(gltf_facing_plus_x(data(*source), tmp_path / frame_id), frame_id, root)
+        assert (result.calibration.front, result.calibration.up) == ("+x", "+y"), frame_id
+        a = result.model.anchors
+        assert a["lens_center_left"][0] == pytest.approx(-a["lens_center_right"][0], abs=1.0)
+        assert a["temple_end_left"][2] < -100 and a["temple_end_right"][2] < -100
+        if source == THUG:
+            assert result.entry["sizes"][0] == reference
+
+
+def test_an_obj_without_materials_finds_its_lenses_in_the_geometry(
+    data: Callable[..., Path], root: Path, tmp_path: Path
+) -> None:
+    """Exported without its .mtl, the Khronos model is one mesh named "LensesExterior": it used to be
+    taken whole as a lens and refused ("162 mm cannot hold two 75 mm lenses")."""
+    glb = import_model(data(*KHRONOS), "khronos-glb", root)
+    obj = obj_without_materials(
+        trimesh.load(data(*KHRONOS), force="scene"), tmp_path / "k" / "sunglasses.obj"
+    )
+    result = import_model(obj, "khronos-obj", root)
+    assert result.calibration.roles == {"LensesExterior": "front", "LensesExterior_lens": "lens"}
+    assert any("found the two lens openings" in n for n in result.calibration.notes)
+    for name, value in glb.entry["sizes"][0].items():
+        if name != "label":
+            assert result.entry["sizes"][0][name] == pytest.approx(value, abs=1.5), name
+    # The lens part is the two lenses: one piece either side of the bridge, inside the front.
+    (lens,) = [p.mesh for p in result.model.parts if p.role == "lens"]
+    centres = sorted(float(piece.centroid[0]) for piece in lens.split(only_watertight=False))
+    assert centres[0] < -20 and centres[-1] > 20
+    assert float(np.ptp(lens.vertices[:, 2])) < 35
+    # A parametric catalogue frame exported the same way gives its own boxing measurements back.
+    spec = FrameSpec("rectangle", 54, 18, 145, 38, 140)
+    obj = obj_without_materials(parametric_scene(spec), tmp_path / "p" / "rectangle.obj")
+    size = import_model(obj, "rectangle-obj", root).entry["sizes"][0]
+    for name, value in (("total_width", 140), ("lens_width", 54), ("bridge", 18), ("lens_height", 38)):
+        assert size[name] == pytest.approx(value, abs=1.0), name

@@ -10,9 +10,13 @@ import trimesh
 
 from models3d.importer.errors import ModelImportError
 from models3d.importer.files import RawPart
+from models3d.importer.openings import find_openings
 
 #: How deep the frame front is taken to be when finding its back plane and ends, mm.
 FRONT_SLAB_MM = 14.0
+#: A lens part deeper than this (front to back, mm) is not a lens: wrap-around sunglass lenses
+#: curve back about 20 mm; a part reaching back along the temples is the whole frame.
+MAX_LENS_DEPTH_MM = 35.0
 
 _NAME_ROLES = (
     ("pad", re.compile(r"pad|nose|nasell", re.I)),
@@ -29,9 +33,74 @@ def guess_role(part: RawPart, frame_mesh: trimesh.Trimesh, z_back: float) -> str
             return role
     if part.transparent:
         return "lens"
-    if frame_mesh.bounds[1, 2] < z_back - 10.0:
-        return "temple"
-    return "front"
+    return role_by_position(frame_mesh, z_back)
+
+
+def role_by_position(frame_mesh: trimesh.Trimesh, z_back: float) -> str:
+    """``"temple"`` for a part wholly behind the front, else ``"front"``."""
+    return "temple" if frame_mesh.bounds[1, 2] < z_back - 10.0 else "front"
+
+
+def assign_roles(
+    raw: list[RawPart], meshes: dict[str, trimesh.Trimesh]
+) -> tuple[list[RawPart], dict[str, trimesh.Trimesh], dict[str, str], list[str]]:
+    """Roles of the source parts (``meshes``: the same parts in frame axes and mm).
+
+    Names and materials first; a "lens" that reaches far behind the front is not one (an OBJ
+    without its ``.mtl`` arrives as one mesh named after its first object, e.g. ``Lenses``). When no
+    part is a lens, the lens bodies are looked for in the geometry (:mod:`.openings`) and split off
+    into parts of their own, ``<part>_lens``. Returns ``(parts, meshes, roles, notes)``.
+    """
+    z_back = float(np.vstack([m.vertices for m in meshes.values()])[:, 2].max()) - FRONT_SLAB_MM / 2
+    roles = {p.name: guess_role(p, meshes[p.name], z_back) for p in raw}
+    notes: list[str] = []
+    extent = np.ptp(np.vstack([m.vertices for m in meshes.values()]), axis=0)
+    for name, role in roles.items():
+        size = np.ptp(meshes[name].vertices, axis=0)
+        whole = bool(size[0] > 0.8 * extent[0] and size[2] > 0.6 * extent[2])
+        if role in ("lens", "temple", "pad", "hinge") and (
+            whole or role == "lens" and size[2] > MAX_LENS_DEPTH_MM
+        ):
+            roles[name] = role_by_position(meshes[name], z_back)
+            notes.append(
+                f"part {name!r} is named or coloured like a {role} but is {size[0]:.0f} mm wide and "
+                f"{size[2]:.0f} mm deep: taken as {roles[name]}"
+            )
+    if "lens" in roles.values():
+        return raw, meshes, roles, notes
+    openings = find_openings(meshes, FRONT_SLAB_MM)
+    if openings is None or not openings.lens_faces:
+        return raw, meshes, roles, notes
+    out_raw: list[RawPart] = []
+    out_meshes: dict[str, trimesh.Trimesh] = {}
+    for part in raw:
+        faces = openings.lens_faces.get(part.name)
+        if faces is None:
+            out_raw.append(part)
+            out_meshes[part.name] = meshes[part.name]
+            continue
+        lens_name = f"{part.name}_lens"
+        while lens_name in roles:
+            lens_name += "_"
+        keep = np.setdiff1d(np.arange(len(part.mesh.faces)), faces)
+        for name, sel, material, role in (
+            (part.name, keep, part.material, roles[part.name]),
+            (lens_name, faces, None, "lens"),
+        ):
+            if len(sel) == 0:
+                roles.pop(name, None)
+                continue
+            out_raw.append(RawPart(name, part.mesh.submesh([sel], append=True), material, role == "lens"))
+            out_meshes[name] = meshes[part.name].submesh([sel], append=True)
+            roles[name] = role
+    count = sum(len(f) for f in openings.lens_faces.values())
+    notes.append(
+        f"no part is named or coloured like a lens: found the two lens openings in the geometry "
+        f"({openings.left.width:.1f} x {openings.left.height:.1f} mm, bridge {openings.bridge:.1f} mm) "
+        f"and the lenses in them ({count} triangles, now part(s) "
+        f"{', '.join(repr(n) for n, r in roles.items() if r == 'lens')})"
+    )
+    return out_raw, out_meshes, roles, notes
 
 
 @dataclass
@@ -51,6 +120,8 @@ def detect_anchors(meshes: dict[str, trimesh.Trimesh], roles: dict[str, str]) ->
     (``centre``, the point that becomes the frame-space origin).
     """
     notes: list[str] = []
+    has_lenses = any(role == "lens" for name, role in roles.items() if name in meshes)
+    openings = None if has_lenses else find_openings(meshes, FRONT_SLAB_MM)
     # Vertices plus points spread over the surfaces: a low-poly box has no vertex where its
     # surface crosses x = 0, but its surface does.
     meshes = {n: _with_samples(m) for n, m in meshes.items()}
@@ -72,6 +143,15 @@ def detect_anchors(meshes: dict[str, trimesh.Trimesh], roles: dict[str, str]) ->
         lens_height = float(np.mean([b[1, 1] - b[0, 1] for b in boxes.values()]))
         bridge = float(boxes["left"][0, 0] - boxes["right"][1, 0])
         centres = {s: b.mean(axis=0) for s, b in boxes.items()}
+    elif openings is not None:
+        notes.append("no lens parts: lens centres and sizes from the two lens openings of the front")
+        centres = {}
+        for side, opening in (("left", openings.left), ("right", openings.right)):
+            rim = slab[np.abs(slab[:, 0] - opening.centre[0]) < opening.width / 2.0]
+            centres[side] = np.array([*opening.centre, float(np.median(rim[:, 2]))])
+        lens_width = (openings.left.width + openings.right.width) / 2.0
+        lens_height = (openings.left.height + openings.right.height) / 2.0
+        bridge = openings.bridge
     else:
         notes.append("no lens parts found: lens centres estimated from the front's halves")
         inner = slab[np.abs(slab[:, 0] - cx) < 0.9 * half]

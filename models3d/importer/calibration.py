@@ -41,6 +41,8 @@ class Calibration:
     source_file: str = ""
     source_sha256: str = ""
     notes: list[str] = field(default_factory=list)
+    #: How ``unit_scale`` was found (detected units, a given width, or an assumed width).
+    unit_basis: str = ""
 
     def axes_matrix(self) -> np.ndarray:
         """``(3, 3)`` rotation taking file axes to frame axes (rows: frame x, y, z in file axes)."""
@@ -59,6 +61,7 @@ class Calibration:
             "source_sha256": self.source_sha256,
             "transform": {
                 "unit_scale": float(self.unit_scale),
+                **({"unit_basis": self.unit_basis} if self.unit_basis else {}),
                 "front": self.front,
                 "up": self.up,
                 "rotation_deg": [float(a) for a in self.rotation_deg],
@@ -84,6 +87,8 @@ class Calibration:
             "p_frame = R(rotation_deg) @ (axes(front, up) @ p_file * unit_scale * scale)\n"
             "          - centre_mm + offset_mm\n"
             "  unit_scale   file units -> mm (1000 metres, 10 centimetres, 1 millimetres, 25.4 inches)\n"
+            '  unit_basis   how unit_scale was found; "ASSUMED" means the importer could not tell the\n'
+            "               units and guessed the width: measure the frame and correct unit_scale\n"
             "  front, up    which file axes point forwards and up (+x, -x, +y, -y, +z, -z)\n"
             "  rotation_deg extra rotation about frame x, y, z in degrees (x tilts the front forwards)\n"
             "  scale        extra uniform scale (e.g. 1.02 to make it 2% larger)\n"
@@ -117,6 +122,7 @@ class Calibration:
                 measured={k: float(v) for k, v in data.get("measured", {}).items()},
                 source_file=str(data.get("source_file", "")),
                 source_sha256=str(data.get("source_sha256", "")),
+                unit_basis=str(t.get("unit_basis", "")),
                 notes=[str(n) for n in data.get("notes", [])],
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:

@@ -3,6 +3,8 @@ symmetry, temples, bridge; glTF's convention breaks ties) and what a file unit i
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import trimesh
 
@@ -135,14 +137,30 @@ def detect_orientation(
     return front, up, notes
 
 
-def detect_unit_scale(width_file_units: float, width_mm: float | None) -> tuple[float, str]:
-    """``(file units -> mm, explanation)`` from the model's width, or from ``--width-mm``."""
+class Units(NamedTuple):
+    """How file units become millimetres: the factor, a sentence saying why, and whether the width
+    was assumed (the file's units could not be told)."""
+
+    scale: float
+    explanation: str
+    assumed: bool = False
+
+
+def detect_unit_scale(
+    width_file_units: float, width_mm: float | None, fallback_width_mm: float | None = None
+) -> Units:
+    """File units -> mm from the model's width, or from ``--width-mm``.
+
+    When the width is no plausible frame width in metres, centimetres, millimetres or inches (a
+    model 1.72 or 2 units wide), the model is scaled to ``fallback_width_mm`` (the catalogue's
+    median total width) and the result says it was assumed; without a fallback that is an error.
+    """
     if width_file_units <= 0:
         raise ModelImportError("the model has no width (all its points are in one plane across the face)")
     if width_mm is not None:
         if not WIDTH_RANGE_MM[0] / 2 <= width_mm <= WIDTH_RANGE_MM[1] * 1.5:
             raise ModelImportError(f"--width-mm {width_mm:g} is not a plausible frame width (mm)")
-        return width_mm / width_file_units, f"scaled to the given width {width_mm:g} mm"
+        return Units(width_mm / width_file_units, f"scaled to the given width {width_mm:g} mm")
     fits = [
         (name, s)
         for name, s in UNIT_SCALES.items()
@@ -150,9 +168,21 @@ def detect_unit_scale(width_file_units: float, width_mm: float | None) -> tuple[
     ]
     if len(fits) == 1:
         name, s = fits[0]
-        return s, f"units look like {name} (width {width_file_units:g} -> {width_file_units * s:.1f} mm)"
-    raise ModelImportError(
-        f"cannot tell the model's units: it is {width_file_units:g} units wide, which is no plausible frame "
-        f"width ({WIDTH_RANGE_MM[0]:g}-{WIDTH_RANGE_MM[1]:g} mm) in metres, centimetres, millimetres or "
-        "inches; pass --width-mm with the frame's real total width"
+        return Units(
+            s, f"units look like {name} (width {width_file_units:g} -> {width_file_units * s:.1f} mm)"
+        )
+    unknown = (
+        f"the model is {width_file_units:g} units wide, which is no plausible frame width "
+        f"({WIDTH_RANGE_MM[0]:g}-{WIDTH_RANGE_MM[1]:g} mm) in metres, centimetres, millimetres or inches"
+    )
+    if fallback_width_mm is None:
+        raise ModelImportError(
+            f"cannot tell the model's units: {unknown}; pass --width-mm with the frame's real total width"
+        )
+    return Units(
+        fallback_width_mm / width_file_units,
+        f"units unknown ({unknown}): ASSUMED the catalogue's median total width, {fallback_width_mm:g} mm. "
+        f"Measure the real frame and set unit_scale = <total width in mm> / {width_file_units:.6g} in "
+        "calibration.toml, then run `tryon frames import --reapply`, or import again with --width-mm",
+        assumed=True,
     )

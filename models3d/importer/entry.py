@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import statistics
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models3d.catalogue import SHAPES
+from models3d.catalogue import MAX_SIDE_MM, MIN_SIDE_MM, SHAPES
 from models3d.importer.calibration import Calibration
 from models3d.importer.errors import ModelImportError
 from models3d.importer.files import RawPart
@@ -42,7 +45,10 @@ def catalogue_size(measured: dict[str, float]) -> dict[str, Any]:
     br = float(np.clip(round(measured["bridge"]), 10, 30))
     tl = float(np.clip(round(measured["temple_length"]), 110, 165))
     lh = float(np.clip(round(measured["lens_height"]), 18, min(70, math.floor(1.15 * lw))))
-    tw = float(np.clip(round(measured["total_width"]), 2 * lw + br + 2, 2 * lw + br + 44))
+    inner = 2 * lw + br  # the rims and end pieces must fit the catalogue's limits per side
+    tw = float(
+        np.clip(round(measured["total_width"]), math.ceil(inner + 2 * MIN_SIDE_MM), inner + 2 * MAX_SIDE_MM)
+    )
     return {
         "label": f"{lw:g}□{br:g}-{tl:g}",
         "lens_width": lw,
@@ -91,3 +97,19 @@ def build_entry(
         },
         "sizes": [size],
     }
+
+
+def median_total_width(catalogue_file: Path) -> float | None:
+    """The median total width (mm) over every size of every frame of a catalogue file, or ``None``
+    when it has none: the width an import assumes when the model's units cannot be told."""
+    try:
+        data = tomllib.loads(catalogue_file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    widths = [
+        float(size["total_width"])
+        for frame in data.get("frames", [])
+        for size in frame.get("sizes", [])
+        if isinstance(size.get("total_width"), int | float)
+    ]
+    return float(statistics.median(widths)) if widths else None

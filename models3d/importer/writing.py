@@ -17,10 +17,10 @@ import trimesh
 
 from models3d import tomlwriter
 from models3d.catalogue import IMPORTED_NAME, CatalogueError, parse_documents
-from models3d.importer.anchors import FRONT_SLAB_MM, detect_anchors, guess_role
+from models3d.importer.anchors import FRONT_SLAB_MM, assign_roles, detect_anchors, guess_role
 from models3d.importer.calibration import Calibration, axes_matrix, axis_vector
 from models3d.importer.detection import detect_orientation, detect_unit_scale
-from models3d.importer.entry import build_entry, dark_lenses
+from models3d.importer.entry import build_entry, dark_lenses, median_total_width
 from models3d.importer.errors import ModelImportError
 from models3d.importer.files import RawPart, export_glb, load_imported, read_parts
 from tryon.glasses import GlassesModel, GlassesPart
@@ -29,18 +29,24 @@ from tryon.modelfile import sha256_file
 log = logging.getLogger(__name__)
 
 
+def frame_meshes(raw: list[RawPart], linear: np.ndarray) -> dict[str, trimesh.Trimesh]:
+    """The source parts in frame axes and mm (``linear``: the calibration's (3, 3) part, before
+    centring), face order kept; a mirroring transform flips the winding back outwards."""
+    meshes: dict[str, trimesh.Trimesh] = {}
+    for p in raw:
+        m = trimesh.Trimesh(vertices=p.mesh.vertices @ linear.T, faces=p.mesh.faces.copy(), process=False)
+        if np.linalg.det(linear) < 0:
+            m.invert()
+        meshes[p.name] = m
+    return meshes
+
+
 def apply_calibration(
     raw: list[RawPart], cal: Calibration, detect: bool
 ) -> tuple[list[GlassesPart], Calibration]:
     """Transform the source parts into frame space; with ``detect`` (or ``cal.auto_anchors``) find
     roles (for parts without one), centre, anchors and measurements and store them in ``cal``."""
-    lin = cal.linear()
-    meshes: dict[str, trimesh.Trimesh] = {}
-    for p in raw:
-        m = trimesh.Trimesh(vertices=p.mesh.vertices @ lin.T, faces=p.mesh.faces.copy(), process=False)
-        if np.linalg.det(lin) < 0:
-            m.invert()
-        meshes[p.name] = m
+    meshes = frame_meshes(raw, cal.linear())
     allv = np.vstack([m.vertices for m in meshes.values()])
     if detect or cal.auto_anchors:
         z_front = allv[:, 2].max()
@@ -103,6 +109,8 @@ def import_model(
     """
     _validate_slug(frame_id)
     source = Path(source)
+    catalogue_file = catalogue_file or root / "catalogue.toml"
+    _require_catalogue(catalogue_file)
     for axis in (front, up):
         if axis is not None:
             axis_vector(axis)
@@ -113,18 +121,27 @@ def import_model(
     pts = np.vstack([p.mesh.vertices for p in raw]) @ rows.T
     # The front's width: a thin slab at the front (temples may splay wider further back).
     front_slab = pts[pts[:, 2] > pts[:, 2].max() - 0.04 * float(np.ptp(pts, axis=0).max())]
-    unit_scale, unit_note = detect_unit_scale(float(np.ptp(front_slab[:, 0])), width_mm)
+    units = detect_unit_scale(
+        float(np.ptp(front_slab[:, 0])), width_mm, fallback_width_mm=median_total_width(catalogue_file)
+    )
     cal = Calibration(
         id=frame_id,
-        unit_scale=unit_scale,
+        unit_scale=units.scale,
         front=front_axis,
         up=up_axis,
         source_file=source.name,
         source_sha256=sha256_file(source),
+        unit_basis=units.explanation,
     )
-    cal.notes = [unit_note, *notes]
+    raw, _, cal.roles, role_notes = assign_roles(raw, frame_meshes(raw, cal.linear()))
+    cal.notes = [units.explanation, *notes, *role_notes]
     parts, cal = apply_calibration(raw, cal, detect=True)
-    messages = [f"front {front_axis}, up {up_axis}; {unit_note}", *notes]
+    messages = [f"front {front_axis}, up {up_axis}", *notes, *role_notes]
+    if units.assumed:
+        log.warning("%s: %s", source.name, units.explanation)
+        messages.insert(0, f"WARNING: {units.explanation}")
+    else:
+        messages[0] += f"; {units.explanation}"
     with tempfile.TemporaryDirectory(prefix=f".{frame_id}.", dir=_ensure_dir(root)) as tmp:
         staging = Path(tmp)
         export_glb([(p.name, p.mesh, p.material) for p in raw], staging / "source.glb")
@@ -176,6 +193,13 @@ def reapply(frame_id: str, root: Path, catalogue_file: Path | None = None) -> Im
         )
 
 
+def _require_catalogue(catalogue_file: Path) -> None:
+    if not catalogue_file.is_file():
+        raise ModelImportError(
+            f"no catalogue file at {catalogue_file}: the imported entry needs its colours and lenses"
+        )
+
+
 def _ensure_dir(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     return root
@@ -204,10 +228,7 @@ def _write(
     keep: dict[str, Any] | None = None,
 ) -> ImportResult:
     catalogue_file = catalogue_file or root / "catalogue.toml"
-    if not catalogue_file.is_file():
-        raise ModelImportError(
-            f"no catalogue file at {catalogue_file}: the imported entry needs its colours and lenses"
-        )
+    _require_catalogue(catalogue_file)
     entry = build_entry(cal, parts, name, brand, price, shape, sunglasses=dark_lenses(raw, cal.roles))
     if keep:  # --reapply: keep what the store owner edited in imported.toml, refresh the size
         entry = {**keep, "sizes": entry["sizes"], "geometry": entry["geometry"]}
