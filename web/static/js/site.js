@@ -1,4 +1,5 @@
-/* tryon site helpers: CSRF header for fetch(), confirmation prompts, the compare selection. */
+/* tryon site helpers: CSRF header for fetch(), the small-screen menu button, confirmation prompts,
+   the compare selection. */
 (function () {
   "use strict";
 
@@ -23,6 +24,23 @@
   }
 
   window.tryon = Object.assign(window.tryon || {}, { csrfToken: csrfToken, fetch: tryonFetch });
+
+  // Small screens: the menu button opens and closes the main menu (aria-expanded says which);
+  // Escape closes it and gives the focus back to the button.
+  var navToggle = document.getElementById("nav-toggle");
+  var nav = document.getElementById("site-nav");
+  if (navToggle && nav) {
+    var setOpen = function (open) { navToggle.setAttribute("aria-expanded", String(open)); };
+    navToggle.addEventListener("click", function () {
+      setOpen(navToggle.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && navToggle.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        navToggle.focus();
+      }
+    });
+  }
 
   // <form data-confirm="Are you sure?"> asks before submitting.
   document.addEventListener("submit", function (event) {

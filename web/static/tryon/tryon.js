@@ -29,7 +29,7 @@
     colourName: $("colour-name"), lensName: $("lens-name"), sizeDetail: $("size-detail"),
     frameName: $("frame-name"), frameBrand: $("frame-brand"), framePrice: $("frame-price"),
     frameLink: $("frame-link"), statFps: $("stat-fps"), statRtt: $("stat-rtt"), statServer: $("stat-server"),
-    statCount: $("stat-count")
+    statCount: $("stat-count"), liveStatus: $("live-status")
   };
 
   var frames = cfg.frames;
@@ -39,6 +39,8 @@
   var MAX_SEND_WIDTH = 640;       // camera frames are scaled down to this width before sending
   var MAX_PHOTO_SIDE = 1600;      // photos are scaled down to this before upload
   var NO_FACE_HINT_MS = 700;      // show "no face found" after this long without a face
+  var LIVE_MIN_GAP_MS = 4000;     // screen-reader status: at most one announcement per 4 s ...
+  var LIVE_REFRESH_MS = 15000;    // ... and progress or fps alone refreshed every 15 s
 
   var state = {
     mode: cfg.mode,
@@ -260,6 +262,38 @@
     }
     el.root.dataset.faceFound = meta && meta.face_found ? "yes" : "no";
     showFit(meta && meta.fit);
+    announceStatus(meta);
+  }
+
+  // The status for screen readers (one polite live region, #live-status): no face / measuring /
+  // the fit verdict, and the frame rate. It is rewritten when the kind of status changes (at most
+  // once per LIVE_MIN_GAP_MS) and otherwise every LIVE_REFRESH_MS, never on every frame.
+  var live = { kind: null, at: -Infinity };
+  function liveSummary(meta) {
+    if (meta && !meta.face_found) {
+      if (state.mode === "camera" && state.noFaceSince !== null &&
+          performance.now() - state.noFaceSince < NO_FACE_HINT_MS) return null;
+      return { kind: "noface", text: state.mode === "photo" ? T.noFacePhoto : T.noFace };
+    }
+    var fit = meta && meta.fit;
+    if (fit && state.mode === "camera") {
+      var text = cfg.locale === "it" ? fit.text_it : fit.text_en;
+      return { kind: fit.verdict ? "verdict:" + fit.verdict : "fit:" + fit.state, text: text };
+    }
+    return { kind: "face", text: fmt(T.youWearing, { name: (byId[state.look.frame] || {}).name || "" }) };
+  }
+  function announceStatus(meta) {
+    var summary = liveSummary(meta);
+    if (!summary || !el.liveStatus) return;
+    var now = performance.now();
+    var due = summary.kind !== live.kind ? LIVE_MIN_GAP_MS : LIVE_REFRESH_MS;
+    if (state.mode === "photo") due = 0;  // a photo gives one result, asked for by the shopper
+    if (now - live.at < due) return;
+    var text = summary.text;
+    if (state.mode === "camera" && state.fps > 0) text += " · " + state.fps.toFixed(1) + " fps";
+    live.kind = summary.kind;
+    live.at = now;
+    el.liveStatus.textContent = text;
   }
 
   // Frame-size advice from the live measurement (camera mode): "measuring… n%", then the verdict.
