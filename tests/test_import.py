@@ -406,3 +406,126 @@ def test_an_obj_without_materials_finds_its_lenses_in_the_geometry(
     size = import_model(obj, "rectangle-obj", root).entry["sizes"][0]
     for name, value in (("total_width", 140), ("lens_width", 54), ("bridge", 18), ("lens_height", 38)):
         assert size[name] == pytest.approx(value, abs=1.0), name
+
+
+def eye_centres(image: np.ndarray) -> list[np.ndarray]:
+    """The two eye centres (x, y px, left to right in the picture), found by OpenCV's Haar cascades
+    in the original photo: independent of the tracker that places the glasses."""
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    faces = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    x, y, w, h = max(faces.detectMultiScale(grey, 1.1, 5, minSize=(60, 60)), key=lambda r: r[2] * r[3])
+    eyes = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
+    found = eyes.detectMultiScale(grey[y : y + h * 5 // 8, x : x + w], 1.05, 6, minSize=(w // 10, w // 10))
+    assert len(found) >= 2, f"the eye cascade found {len(found)} eyes"
+    two = sorted(found, key=lambda r: -r[2] * r[3])[:2]
+    return sorted(
+        (np.array([x + ex + ew / 2, y + ey + eh / 2]) for ex, ey, ew, eh in two), key=lambda c: c[0]
+    )
+
+
+def drawn_frame(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Where the frame was drawn: the pixels in which two renders in different frame colours
+    differ (the photo and the lenses are the same in both)."""
+    return np.abs(first.astype(np.int16) - second.astype(np.int16)).sum(axis=2) > 24
+
+
+def rim_around(frame: np.ndarray, eye: np.ndarray, reach: float) -> tuple[float, float, float, float] | None:
+    """``(left, right, top, bottom)`` px: the first drawn-frame pixel met going from ``eye`` left,
+    right, up and down within ``reach``; ``None`` when a way is open. (Rays rather than filled holes:
+    the head occluder may hide the rim's corner behind the nose.)"""
+    x, y = int(round(eye[0])), int(round(eye[1]))
+    ways = {
+        "left": frame[y, max(x - int(reach), 0) : x][::-1],
+        "right": frame[y, x : x + int(reach)],
+        "up": frame[max(y - int(reach), 0) : y, x][::-1],
+        "down": frame[y : y + int(reach), x],
+    }
+    hits = {}
+    for way, line in ways.items():
+        found = np.flatnonzero(line)
+        if len(found) == 0:
+            return None
+        hits[way] = float(found[0])
+    return x - hits["left"], x + hits["right"], y - hits["up"], y + hits["down"]
+
+
+def misplacements(frame: np.ndarray, eyes: list[np.ndarray]) -> list[str]:
+    """What is wrong with where the frame was drawn: each eye (left to right in the picture) must be
+    inside a rim opening, near its middle, and the two eyes in different openings."""
+    eye_gap = float(np.linalg.norm(eyes[1] - eyes[0]))
+    problems = []
+    spans = []
+    for eye in eyes:
+        rim = rim_around(frame, eye, reach=0.9 * eye_gap)
+        if rim is None:
+            problems.append(f"the eye at {eye.round()} is not inside a drawn rim")
+            continue
+        left, right, top, bottom = rim
+        if right - left < 0.35 * eye_gap or bottom - top < 0.2 * eye_gap:
+            problems.append(f"the eye at {eye.round()} is in a gap {rim}, not a lens opening")
+        if abs(eye[0] - (left + right) / 2) > 0.3 * (right - left):
+            problems.append(f"the eye at {eye.round()} is off-centre across its opening {rim}")
+        if abs(eye[1] - (top + bottom) / 2) > 0.35 * (bottom - top):
+            problems.append(f"the eye at {eye.round()} is off-centre up/down in its opening {rim}")
+        spans.append((left, right))
+    if len(spans) == 2 and spans[0][1] > spans[1][0]:
+        problems.append(f"both eyes are in one opening {spans}")
+    return problems
+
+
+@pytest.mark.slow
+def test_models_in_foreign_conventions_sit_on_the_eyes(
+    data: Callable[..., Path], root: Path, tmp_path: Path
+) -> None:
+    """A 2-unit GLB, a glTF facing +X and OBJs without materials (the Khronos model and a parametric
+    frame), imported with no flags, drawn on two photos: each eye, found by a Haar cascade in the
+    original photo, is inside one of the drawn frame's two lens openings, near its middle."""
+    import cv2
+
+    from tryon.pipeline import PipelineOptions, TryOnPipeline
+
+    sources = {
+        "two-units": two_unit_wide_glb(data, tmp_path),
+        "facing-x": gltf_facing_plus_x(data(*KHRONOS), tmp_path / "x"),
+        "obj-khronos": obj_without_materials(
+            trimesh.load(data(*KHRONOS), force="scene"), tmp_path / "k" / "k.obj"
+        ),
+        "obj-rectangle": obj_without_materials(
+            parametric_scene(FrameSpec("rectangle", 54, 18, 145, 38, 140)), tmp_path / "p" / "p.obj"
+        ),
+    }
+    for frame_id, source in sources.items():
+        import_model(source, frame_id, root)
+    cat = load_catalogue(root / "catalogue.toml")
+
+    def frame_drawn(pipe: TryOnPipeline, frame_id: str, image: np.ndarray) -> np.ndarray:
+        renders = []
+        for colour in ("black", "gold"):
+            pipe.set_glasses(
+                configure(frame_id, colour=colour, lens="clear", catalogue=load_catalogue(catalogue))
+            )
+            renders.append(pipe.process(image).image)
+        return drawn_frame(*renders)
+
+    catalogue = root / "catalogue.toml"
+    with TryOnPipeline(configure("two-units", catalogue=cat), PipelineOptions(running_mode="image")) as pipe:
+        for photo in ("obama.jpg", "astronaut.png"):
+            image = cv2.imread(str(data("faces", photo)))
+            eyes = eye_centres(image)
+            if np.linalg.norm(eyes[1] - eyes[0]) < 80:  # a small face: a wire rim drawn under a pixel
+                image = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)  # wide has gaps
+                eyes = [2 * eye for eye in eyes]
+            for frame_id in sources:
+                problems = misplacements(frame_drawn(pipe, frame_id, image), eyes)
+                assert not problems, f"{frame_id} on {photo}: {problems}"
+        # The check fails for the right reason: the same frame moved 25 mm up while its anchors stay
+        # (auto = false keeps them), so it is drawn that much too high.
+        cal_path = root / "imported" / "facing-x" / "calibration.toml"
+        text = cal_path.read_text()
+        assert "offset_mm = [0.0, 0.0, 0.0]" in text and "auto = true" in text
+        moved = text.replace("offset_mm = [0.0, 0.0, 0.0]", "offset_mm = [0.0, 25.0, 0.0]")
+        cal_path.write_text(moved.replace("auto = true", "auto = false"))
+        reapply("facing-x", root)
+        assert misplacements(frame_drawn(pipe, "facing-x", image), eyes), "a frame 25 mm too high passed"
