@@ -5,6 +5,7 @@
 * :mod:`models3d.importer` normalises a third-party glTF/GLB/OBJ into frame space.
 * :mod:`models3d.geometry` turns a catalogue entry and size into a :class:`tryon.glasses.GlassesModel`
   (through the on-disk mesh cache of :mod:`models3d.cache`).
+* :mod:`models3d.stores` reads ``stores.toml``, the shops that stock may name (the web seed reads it too).
 * :mod:`models3d.cli` adds the ``tryon frames`` command.
 """
 

@@ -102,7 +102,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--reapply", metavar="ID", help="rebuild an imported frame from its edited calibration.toml"
     )
     p.add_argument(
-        "--width-mm", type=float, metavar="W", help="the frame's real total width in mm (sets the scale)"
+        "--width-mm",
+        type=float,
+        metavar="W",
+        help="the frame's real total width in mm (sets the scale; default: from the file's units, or, "
+        "when they cannot be told, the catalogue's median width with a warning)",
     )
     p.add_argument(
         "--front", choices=("+x", "-x", "+y", "-y", "+z", "-z"), help="file axis pointing forwards"

@@ -10,13 +10,18 @@ import trimesh
 
 from models3d.importer.errors import ModelImportError
 from models3d.importer.files import RawPart
-from models3d.importer.openings import find_openings
+from models3d.importer.openings import connected_pieces, find_openings
 
 #: How deep the frame front is taken to be when finding its back plane and ends, mm.
 FRONT_SLAB_MM = 14.0
 #: A lens part deeper than this (front to back, mm) is not a lens: wrap-around sunglass lenses
 #: curve back about 20 mm; a part reaching back along the temples is the whole frame.
 MAX_LENS_DEPTH_MM = 35.0
+#: A connected piece of a front part at least this long front to back (mm) that starts behind the
+#: front's face by at least TEMPLE_START_MM is a temple; a piece that includes an end piece of the
+#: front (a one-piece side) stays with the front.
+TEMPLE_MIN_LENGTH_MM = 40.0
+TEMPLE_START_MM = 5.0
 
 _NAME_ROLES = (
     ("pad", re.compile(r"pad|nose|nasell", re.I)),
@@ -46,15 +51,20 @@ def assign_roles(
 ) -> tuple[list[RawPart], dict[str, trimesh.Trimesh], dict[str, str], list[str]]:
     """Roles of the source parts (``meshes``: the same parts in frame axes and mm).
 
-    Names and materials first; a "lens" that reaches far behind the front is not one (an OBJ
-    without its ``.mtl`` arrives as one mesh named after its first object, e.g. ``Lenses``). When no
-    part is a lens, the lens bodies are looked for in the geometry (:mod:`.openings`) and split off
-    into parts of their own, ``<part>_lens``. Returns ``(parts, meshes, roles, notes)``.
+    Names and materials first, but not for a part that spans the whole model or a "lens" that
+    reaches far behind the front (an OBJ without its ``.mtl`` arrives as one mesh named after its
+    first object, e.g. ``LensesExterior``). When no part is a lens, the lens bodies are looked for in
+    the geometry (:mod:`.openings`) and split off into a part of their own, ``<part>_lens``; temples
+    inside a front part (connected pieces reaching far back) become ``<part>_temples``. Returns
+    ``(parts, meshes, roles, notes)``; the arguments are not changed.
     """
-    z_back = float(np.vstack([m.vertices for m in meshes.values()])[:, 2].max()) - FRONT_SLAB_MM / 2
+    raw, meshes = list(raw), dict(meshes)
+    allv = np.vstack([m.vertices for m in meshes.values()])
+    z_front = float(allv[:, 2].max())
+    z_back = z_front - FRONT_SLAB_MM / 2
     roles = {p.name: guess_role(p, meshes[p.name], z_back) for p in raw}
     notes: list[str] = []
-    extent = np.ptp(np.vstack([m.vertices for m in meshes.values()]), axis=0)
+    extent = np.ptp(allv, axis=0)
     for name, role in roles.items():
         size = np.ptp(meshes[name].vertices, axis=0)
         whole = bool(size[0] > 0.8 * extent[0] and size[2] > 0.6 * extent[2])
@@ -66,41 +76,65 @@ def assign_roles(
                 f"part {name!r} is named or coloured like a {role} but is {size[0]:.0f} mm wide and "
                 f"{size[2]:.0f} mm deep: taken as {roles[name]}"
             )
-    if "lens" in roles.values():
-        return raw, meshes, roles, notes
-    openings = find_openings(meshes, FRONT_SLAB_MM)
-    if openings is None or not openings.lens_faces:
-        return raw, meshes, roles, notes
-    out_raw: list[RawPart] = []
-    out_meshes: dict[str, trimesh.Trimesh] = {}
-    for part in raw:
-        faces = openings.lens_faces.get(part.name)
-        if faces is None:
-            out_raw.append(part)
-            out_meshes[part.name] = meshes[part.name]
+    if "lens" not in roles.values():
+        openings = find_openings(meshes, FRONT_SLAB_MM)
+        if openings is not None and openings.lens_faces:
+            for name, faces in openings.lens_faces.items():
+                _split_off(raw, meshes, roles, name, faces, "lens")
+            notes.append(
+                "no part is named or coloured like a lens: found the two lens openings in the geometry "
+                f"({openings.left.width:.1f} x {openings.left.height:.1f} mm, bridge "
+                f"{openings.bridge:.1f} mm) and the lenses in them (now part(s) "
+                f"{', '.join(repr(n) for n, r in roles.items() if r == 'lens')})"
+            )
+    for name in [n for n, r in roles.items() if r == "front"]:
+        mesh = meshes[name]
+        if np.ptp(mesh.vertices[:, 2]) < TEMPLE_MIN_LENGTH_MM:
             continue
-        lens_name = f"{part.name}_lens"
-        while lens_name in roles:
-            lens_name += "_"
-        keep = np.setdiff1d(np.arange(len(part.mesh.faces)), faces)
-        for name, sel, material, role in (
-            (part.name, keep, part.material, roles[part.name]),
-            (lens_name, faces, None, "lens"),
-        ):
-            if len(sel) == 0:
-                roles.pop(name, None)
-                continue
-            out_raw.append(RawPart(name, part.mesh.submesh([sel], append=True), material, role == "lens"))
-            out_meshes[name] = meshes[part.name].submesh([sel], append=True)
-            roles[name] = role
-    count = sum(len(f) for f in openings.lens_faces.values())
-    notes.append(
-        f"no part is named or coloured like a lens: found the two lens openings in the geometry "
-        f"({openings.left.width:.1f} x {openings.left.height:.1f} mm, bridge {openings.bridge:.1f} mm) "
-        f"and the lenses in them ({count} triangles, now part(s) "
-        f"{', '.join(repr(n) for n, r in roles.items() if r == 'lens')})"
+        temples = [
+            faces
+            for faces in connected_pieces(mesh)
+            if np.ptp(z := mesh.vertices[mesh.faces[faces]][..., 2]) > TEMPLE_MIN_LENGTH_MM
+            and z.max() < z_front - TEMPLE_START_MM
+        ]
+        if temples:
+            new = _split_off(raw, meshes, roles, name, np.concatenate(temples), "temple")
+            notes.append(f"part {name!r} holds the temples too: split them off as {new!r}")
+    return raw, meshes, roles, notes
+
+
+def _split_off(
+    raw: list[RawPart],
+    meshes: dict[str, trimesh.Trimesh],
+    roles: dict[str, str],
+    name: str,
+    faces: np.ndarray,
+    role: str,
+) -> str:
+    """Move ``faces`` of part ``name`` into a new part with ``role`` (in place); returns its name.
+    A part left without faces is dropped."""
+    index = next(i for i, p in enumerate(raw) if p.name == name)
+    part, mesh = raw[index], meshes[name]
+    new_name = f"{name}_{'temples' if role == 'temple' else role}"
+    while new_name in roles:
+        new_name += "_"
+    keep = np.setdiff1d(np.arange(len(part.mesh.faces)), faces)
+    raw.append(
+        RawPart(
+            new_name,
+            part.mesh.submesh([faces], append=True),
+            None if role == "lens" else part.material,
+            role == "lens",
+        )
     )
-    return out_raw, out_meshes, roles, notes
+    meshes[new_name] = mesh.submesh([faces], append=True)
+    roles[new_name] = role
+    if len(keep):
+        raw[index] = RawPart(name, part.mesh.submesh([keep], append=True), part.material, part.transparent)
+        meshes[name] = mesh.submesh([keep], append=True)
+    else:
+        del raw[index], meshes[name], roles[name]
+    return new_name
 
 
 @dataclass

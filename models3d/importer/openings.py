@@ -78,7 +78,7 @@ class _Piece:
     lens_body: bool
 
 
-def _components(mesh: trimesh.Trimesh) -> list[np.ndarray]:
+def connected_pieces(mesh: trimesh.Trimesh) -> list[np.ndarray]:
     """Face indices of each connected piece of ``mesh``, vertices joined by position (a file that
     splits vertices along seams or per triangle still yields whole pieces)."""
     welded = trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces, process=False)
@@ -123,7 +123,7 @@ def find_openings(meshes: dict[str, trimesh.Trimesh], slab_mm: float) -> Opening
 
     pieces: list[_Piece] = []
     for name, mesh in meshes.items():
-        for faces in _components(mesh):
+        for faces in connected_pieces(mesh):
             mask = silhouette(mesh, faces)
             area = int(mask.sum())
             if area == 0:
