@@ -417,6 +417,9 @@ def test_an_obj_without_materials_finds_its_lenses_in_the_geometry(
         if name != "label":  # temple length: along the temple from where it starts, approximate
             tolerance = 4.0 if name == "temple_length" else 1.5
             assert result.entry["sizes"][0][name] == pytest.approx(value, abs=tolerance), name
+    again = reapply("khronos-obj", root)  # from source.glb, which keeps the split parts
+    assert again.calibration.roles == result.calibration.roles
+    assert again.entry["sizes"] == result.entry["sizes"]
     # The lens part is the two lenses: one piece either side of the bridge, inside the front.
     (lens,) = [p.mesh for p in result.model.parts if p.role == "lens"]
     centres = sorted(float(piece.centroid[0]) for piece in lens.split(only_watertight=False))
