@@ -1,7 +1,8 @@
 """The tryon web front end: catalogue, live try-on, profile and favourites, booking, staff desk.
 
 ``create_app()`` is the application factory (``flask --app web run``, ``tryon serve``,
-``gunicorn -k gthread --threads 8 'web:create_app()'``). See docs/web.md.
+``gunicorn -k gthread --threads 8 -w 2 'web:create_app()'``); ``tryon web init`` prepares an instance
+before the first start (web.startup). See docs/web.md.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from werkzeug.routing import BuildError
 
+from . import startup
 from .config import DefaultConfig, default_database_url, load_or_create_secret_key
+from .startup import EXIT_CANNOT_START, StartupError, prepare_instance_folder
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +32,28 @@ EXTERNAL_BLUEPRINTS = (
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask application.
+    """Build the Flask application, ready to serve (the entry point of servers and ``flask --app web``).
 
     ``test_config`` (tests) replaces the instance config file and the ``TRYON_*`` environment; its
     ``INSTANCE_PATH`` key, when given, is the instance folder (else ``$TRYON_INSTANCE_PATH``, else
     Flask's default ``instance/`` beside the package).
+
+    A start that cannot work (read-only instance folder, unreachable database, ...) logs one line,
+    ``tryon web cannot start: <reason>``, and exits with status 4, which gunicorn takes as "App failed
+    to load" and stops, rather than restarting workers that fail the same way. :func:`build_app`
+    raises :class:`~web.startup.StartupError` instead.
     """
+    try:
+        return build_app(test_config)
+    except StartupError as exc:
+        log.critical("tryon web cannot start: %s", exc)
+        raise SystemExit(EXIT_CANNOT_START) from None
+
+
+def build_app(test_config: Mapping[str, Any] | None = None, *, initialise: bool = True) -> Flask:
+    """:func:`create_app`'s work; raises :class:`~web.startup.StartupError` for a configuration that
+    cannot work. With ``initialise`` (the default) it also runs :func:`web.startup.initialise`:
+    schema upgrade (``AUTO_MIGRATE``) and demo data, under the start-up lock."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("TRYON_INSTANCE_PATH")
     app = Flask(
         __name__,
@@ -47,30 +66,30 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env("TRYON")
     else:
         app.config.from_mapping(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    prepare_instance_folder(app.instance_path)
     _finish_config(app)
-
     _init_extensions(app)
+    # Before the pages are imported, so a database that cannot work fails the start fast. With
+    # migrations and demo data all off, the database is not touched at all.
+    if initialise and (app.config["AUTO_MIGRATE"] or app.config["SEED_DEMO_STORES"] or app.config["DEMO"]):
+        startup.initialise(app, migrate=app.config["AUTO_MIGRATE"])
+
     _register_blueprints(app)
     _init_templates(app)
 
     from . import commands
 
     commands.init_app(app)
-
-    if app.config["AUTO_MIGRATE"]:
-        from .database import upgrade_database
-
-        upgrade_database(app)
-    with app.app_context():
-        _seed(app)
     return app
 
 
 def _finish_config(app: Flask) -> None:
     config = app.config
     if not config.get("SECRET_KEY"):
-        config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+        try:
+            config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+        except (OSError, ValueError) as exc:
+            raise StartupError(f"cannot read or create the secret key: {exc}") from exc
     url = config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
         url = default_database_url(app.instance_path)
@@ -79,9 +98,16 @@ def _finish_config(app: Flask) -> None:
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     config["SQLALCHEMY_DATABASE_URI"] = url
+    from sqlalchemy.exc import ArgumentError
+
     from .database import engine_options
 
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, config.get("SQLALCHEMY_ENGINE_OPTIONS"))
+    try:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, config.get("SQLALCHEMY_ENGINE_OPTIONS"))
+    except ArgumentError:  # the message would repeat the URL, password included
+        raise StartupError(
+            "the database URL is not a SQLAlchemy URL (like postgresql+psycopg://user:password@host/db)"
+        ) from None
     if config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -90,11 +116,16 @@ def _finish_config(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from sqlalchemy.exc import NoSuchModuleError
+
     from . import errors, i18n, security
     from .database import MIGRATIONS_DIR
     from .extensions import babel, csrf, db, limiter, login_manager, migrate, sock
 
-    db.init_app(app)
+    try:
+        db.init_app(app)
+    except NoSuchModuleError as exc:  # an unknown database kind in the URL
+        raise StartupError(f"the database URL names no database SQLAlchemy knows: {exc}") from exc
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -146,20 +177,3 @@ def has_endpoint(endpoint: str) -> bool:
 
 def _init_templates(app: Flask) -> None:
     app.jinja_env.globals.update(nav_url=nav_url, has_endpoint=has_endpoint)
-
-
-def _seed(app: Flask) -> None:
-    from sqlalchemy import inspect
-
-    from .extensions import db
-    from .seed import ensure_demo_staff, seed_stores
-
-    if not (app.config["SEED_DEMO_STORES"] or app.config["DEMO"]):
-        return
-    if not inspect(db.engine).has_table("stores"):
-        log.warning("the database has no schema: run `flask --app web db upgrade`")
-        return
-    if app.config["SEED_DEMO_STORES"]:
-        seed_stores()
-    if app.config["DEMO"]:
-        ensure_demo_staff(app)

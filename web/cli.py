@@ -1,7 +1,9 @@
-"""``tryon serve``: run the web front end with Flask's threaded development server.
+"""``tryon serve``: run the web front end with Flask's threaded development server;
+``tryon web init``: prepare an instance (schema, demo data, secret key) without serving.
 
-For production use gunicorn with a threaded worker (the live try-on WebSocket holds a thread per
-connection): ``gunicorn -k gthread --threads 8 -b 0.0.0.0:8000 'web:create_app()'`` (docs/web.md).
+For production run ``tryon web init`` once, then gunicorn with a threaded worker (the live try-on
+WebSocket holds a thread per connection):
+``gunicorn -k gthread --threads 8 -w 2 -b 0.0.0.0:8000 'web:create_app()'`` (docs/web.md).
 """
 
 from __future__ import annotations
@@ -36,6 +38,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(func=serve)
 
+    web = subparsers.add_parser("web", help="administer the web front end's instance")
+    web_sub = web.add_subparsers(dest="web_command", metavar="ACTION")
+    web_sub.required = True
+    init = web_sub.add_parser(
+        "init",
+        help="prepare the instance: schema, demo stores, secret key (run before starting gunicorn)",
+        description="Upgrade the database to the newest schema, seed the demo stores when there are none "
+        "(TRYON_SEED_DEMO_STORES), create the secret key when none is configured, and in demo mode the "
+        "demo staff account. Safe to run again, and from several processes at once. Exit status 2, with "
+        "the reason on one line, when the instance folder or the database cannot be used.",
+    )
+    init.add_argument("--demo", action="store_true", help="demo mode: also create the demo staff account")
+    init.set_defaults(func=init_instance)
+
+
+def init_instance(args: argparse.Namespace) -> int:
+    """``tryon web init``: the start-up work of :mod:`web.startup`, schema upgrade included even when
+    ``TRYON_AUTO_MIGRATE`` is off; prints what the instance now holds."""
+    if args.demo:
+        os.environ["TRYON_DEMO"] = "true"
+    from . import build_app, startup
+
+    try:
+        app = build_app(initialise=False)
+        report = startup.initialise(app, migrate=True)
+    except startup.StartupError as exc:
+        log.error("tryon web cannot start: %s", exc)
+        return 2
+    print(f"tryon web: instance {app.instance_path} ready; {report.summary()}", flush=True)
+    return 0
+
 
 def serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
@@ -45,9 +78,14 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["TRYON_FACE_MODEL"] = str(args.face_model)
     if args.demo:
         os.environ["TRYON_DEMO"] = "true"
-    from . import create_app
+    from . import build_app, startup
 
-    app = create_app()
+    try:
+        app = build_app(initialise=False)
+        startup.initialise(app, migrate=True)  # what `tryon web init` does, before serving
+    except startup.StartupError as exc:
+        log.error("tryon web cannot start: %s", exc)
+        return 2
     print(f"tryon web: http://{args.host}:{args.port}/  (database: {_safe_url(app)})", flush=True)
     if app.config["DEMO"]:
         print(
@@ -59,6 +97,6 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _safe_url(app) -> str:
-    from sqlalchemy.engine import make_url
+    from .database import safe_url
 
-    return make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    return safe_url(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -1,4 +1,4 @@
-"""``flask --app web ...`` commands: create-staff, send-reminders (plus Flask-Migrate's ``db``)."""
+"""``flask --app web ...`` commands: init, create-staff, send-reminders (plus Flask-Migrate's ``db``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,20 @@ from .auth.forms import EMAIL_RE, normalise_email
 from .auth.passwords import hash_password
 from .extensions import db
 from .models import User
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Prepare the instance: newest schema, demo stores when there are none, secret key (same as
+    ``tryon web init``). Safe to run again, and from several processes at once."""
+    from .startup import StartupError, initialise
+
+    try:
+        report = initialise(current_app, migrate=True)
+    except StartupError as exc:
+        raise click.ClickException(f"tryon web cannot start: {exc}") from exc
+    click.echo(f"instance {current_app.instance_path} ready; {report.summary()}")
 
 
 @click.command("create-staff")
@@ -69,5 +83,6 @@ def send_reminders_command(day: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(init_command)
     app.cli.add_command(create_staff)
     app.cli.add_command(send_reminders_command)

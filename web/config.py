@@ -17,11 +17,13 @@ The names that matter (all optional):
     ``postgresql+psycopg://user:password@host/dbname``.
 ``SECRET_KEY``
     Signs the session cookie; default: a random key generated once and kept in
-    ``<instance>/secret_key``.
+    ``<instance>/secret_key`` (shared by every process using that instance folder; set it explicitly
+    when several hosts serve the site).
 ``DEMO``
     Demo mode: creates the demo staff account (see docs/web.md). Off by default.
 ``AUTO_MIGRATE``
-    Upgrade the database schema to the newest migration when the app starts (default on).
+    Upgrade the database schema to the newest migration when the app starts (default on; under a
+    lock, so any number of workers can start together). ``tryon web init`` does it regardless.
 ``NOTIFY_BACKEND``
     ``console`` (default: messages go to the log) or ``smtp`` (with ``MAIL_*``).
 ``MAX_CONTENT_LENGTH``
@@ -36,7 +38,10 @@ The names that matter (all optional):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -120,14 +125,32 @@ def default_database_url(instance_path: str | Path) -> str:
 
 
 def load_or_create_secret_key(instance_path: str | Path) -> str:
-    """A random secret key kept in ``<instance>/secret_key`` (created with mode 0600 on first use)."""
+    """The secret key kept in ``<instance>/secret_key``, generated (mode 0600) on first use.
+
+    Several processes starting together on a fresh instance all end up with the same key: each
+    writes a candidate to a private temporary file and hard-links it to ``secret_key``, which fails
+    when the name exists, so the first link wins, no one ever reads a half-written file, and everyone
+    then reads the winner. Raises ``OSError`` when the folder cannot be written and ``ValueError``
+    when the file is empty.
+    """
     path = Path(instance_path) / "secret_key"
-    if path.is_file():
-        key = path.read_text(encoding="utf-8").strip()
-        if key:
-            return key
-    key = secrets.token_hex(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(key + "\n", encoding="utf-8")
+    if not path.exists():
+        _create_exclusively(path, secrets.token_hex(32) + "\n")
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it and a new key is generated")
     return key
+
+
+def _create_exclusively(path: Path, text: str) -> None:
+    """Create ``path`` holding ``text`` (mode 0600) unless it exists; atomic across processes."""
+    fd, candidate = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process was first: its key is the one
+            os.link(candidate, path)
+    finally:
+        os.unlink(candidate)

@@ -22,14 +22,27 @@ DEMO_STORES: tuple[dict, ...] = tuple(load_stores())
 
 
 def seed_stores() -> int:
-    """Add the demo stores when the stores table is empty; returns how many were added."""
+    """Add the demo stores when the stores table is empty; returns how many were added.
+
+    Run under :func:`web.database.database_lock`; the insert also skips a store id that is already
+    there (``INSERT ... ON CONFLICT DO NOTHING``), so even an unlocked second seeder adds nothing.
+    """
     if db.session.scalar(select(func.count()).select_from(Store)):
         return 0
-    for spec in DEMO_STORES:
-        db.session.add(Store(timezone="Europe/Rome", **spec))
+    rows = [{"timezone": "Europe/Rome", **spec} for spec in DEMO_STORES]
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # other databases: the lock is the guarantee
+        db.session.add_all(Store(**row) for row in rows)
+        db.session.commit()
+        return len(rows)
+    added = db.session.execute(insert(Store).values(rows).on_conflict_do_nothing(index_elements=["id"]))
     db.session.commit()
-    log.info("seeded %d demo stores", len(DEMO_STORES))
-    return len(DEMO_STORES)
+    log.info("seeded %d demo stores", added.rowcount)
+    return added.rowcount
 
 
 def ensure_demo_staff(app: Flask) -> User:
