@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,9 +58,25 @@ def new_reference() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def new_session_token() -> str:
+    """A fresh per-account session secret (256 random bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
+    """An account: a customer or a staff member.
+
+    A signed-in session holds :meth:`get_id` (the id *and* :attr:`session_token`); the user loader
+    accepts it only while the token matches, so :meth:`end_sessions` (a new token) ends every session
+    of the account at once. Ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL;
+    migration 0002), so nothing of a deleted account can resurface in a new one.
+    """
+
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('customer', 'staff')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('customer', 'staff')", name="role"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
@@ -73,6 +90,9 @@ class User(UserMixin, db.Model):
     consent_contact_at: Mapped[datetime | None] = mapped_column(DateTime)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, index=True, default=new_session_token
+    )
 
     favourites: Mapped[list[Favourite]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Favourite.created_at.desc()"
@@ -97,6 +117,14 @@ class User(UserMixin, db.Model):
     def is_staff(self) -> bool:
         return self.role == "staff"
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: ``"<id>:<session token>"``."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """End every session of this account (a new token: old cookies no longer match)."""
+        self.session_token = new_session_token()
+
     def set_consent(self, *, snapshots: bool | None = None, contact: bool | None = None) -> None:
         """Record a consent decision and when it was taken (the first decision, then each change)."""
         now = utcnow()
@@ -107,6 +135,13 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+@event.listens_for(User.role, "set", active_history=True)
+def _role_change_ends_sessions(user: User, role: str, old_role: Any, _initiator: Any) -> None:
+    """A staff member who gains or loses the role signs in again (their open sessions end)."""
+    if old_role in ROLES and role != old_role:
+        user.end_sessions()
 
 
 booking_favourites = Table(

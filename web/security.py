@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .extensions import db, login_manager
+from .extensions import login_manager
 from .models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,11 +52,11 @@ def staff_required(view: F) -> F:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
+def _load_user(session_id: str) -> User | None:
+    """The session's account while its session token still matches (see web.auth.sessions)."""
+    from .auth.sessions import load_user
+
+    return load_user(session_id)
 
 
 @login_manager.unauthorized_handler

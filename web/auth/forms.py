@@ -69,3 +69,14 @@ class RegisterForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
     consent_snapshots = BooleanField(_l("Keep my try-on snapshots and face measurements in my profile"))
     consent_contact = BooleanField(_l("E-mail me reminders about my fittings and occasional news"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=1024), _password_strength]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )

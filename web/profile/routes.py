@@ -12,16 +12,16 @@ from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth.forms import normalise_phone
 from ..auth.passwords import verify_password
-from ..booking import services as booking_services
 from ..extensions import db
 from ..models import MEASUREMENT_KINDS, Favourite, Measurement, utcnow
 from ..security import wants_json
 from . import bp, snapshots
+from .erasure import erase_account
 from .export import export_data
 from .forms import ConsentForm, DeleteAccountForm, DetailsForm
 from .frames import ConfigurationError, describe, resolve
@@ -377,15 +377,7 @@ def delete_account() -> Any:
         if not verify_password(user.password_hash, form.password.data):
             form.password.errors.append(_("Wrong password."))
             return render_template("profile/delete.html", form=form), 400
-        for booking in list(user.bookings):
-            if booking.is_upcoming():
-                booking_services.cancel(booking)  # frees the chair for someone else
-        user_id = user.id
-        logout_user()
-        db.session.delete(user)
-        db.session.commit()
-        snapshots.delete_all(user_id)
-        log.info("account %s deleted by its owner", user_id)
+        erase_account(user)
         flash(_("Your account and all its data have been deleted."), "info")
         return redirect(url_for("home.index"))
     status = 400 if request.method == "POST" else 200

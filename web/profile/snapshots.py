@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 88
 MAX_SIDE = 1600  # snapshots are shown at most ~800 px wide; bigger ones are scaled down
+#: Face snapshots are personal data: files and folders of the server's user only.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 class SnapshotError(ValueError):
@@ -84,12 +88,23 @@ def to_clean_jpeg(data: bytes) -> bytes:
     return np.asarray(buf).tobytes()
 
 
+def _private_dir(folder: Path) -> None:
+    """``folder`` exists and only the server's user may list or enter it (0700)."""
+    folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(folder, PRIVATE_DIR_MODE)  # also one created before (or with a laxer umask)
+
+
 def store(user_id: int, jpeg: bytes) -> str:
-    """Write ``jpeg`` for ``user_id``; returns the path relative to the instance folder."""
+    """Write ``jpeg`` for ``user_id``, readable by the server's user only (0600); returns the path
+    relative to the instance folder."""
+    _private_dir(snapshots_root())
     folder = user_dir(user_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    _private_dir(folder)
     name = f"{secrets.token_hex(12)}.jpg"
-    (folder / name).write_bytes(jpeg)
+    # Created with its final mode (no window in which another local user could open it).
+    fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as file:
+        file.write(jpeg)
     return f"snapshots/{int(user_id)}/{name}"
 
 

@@ -17,9 +17,11 @@ from ..models import Booking, Favourite, StaffNote, Store, User
 from ..profile import snapshots
 from ..profile.frames import describe
 from ..security import staff_required
-from . import bp
+from . import bp, log_redaction
 
 MAX_NOTE = 2000
+MAX_QUERY = 200
+MAX_RESULTS = 50
 
 
 def _customer_or_404(user_id: int) -> User:
@@ -69,22 +71,35 @@ def index() -> Any:
     return render_template("staff/index.html", stores=stores, sections=sections, wanted=wanted)
 
 
-@bp.get("/customers")
+@bp.record_once
+def _keep_searches_out_of_the_access_log(_state: Any) -> None:
+    log_redaction.install()
+
+
+def search_customers(query: str) -> list[User]:
+    """Customers whose name or e-mail contains ``query`` (any case, taken literally), or whose phone
+    number contains its digits (three or more)."""
+    term = query.lower()
+    digits = "".join(ch for ch in query if ch.isdigit())
+    # autoescape: "%" and "_" typed by staff are matched as themselves, not as LIKE wildcards.
+    conditions = [
+        func.lower(User.name).contains(term, autoescape=True),
+        func.lower(User.email).contains(term, autoescape=True),
+    ]
+    if len(digits) >= 3:
+        conditions.append(User.phone.like(f"%{digits}%"))
+    statement = select(User).where(User.role == "customer", or_(*conditions)).order_by(User.name)
+    return list(db.session.scalars(statement.limit(MAX_RESULTS)))
+
+
+@bp.route("/customers", methods=["GET", "POST"])
 @staff_required
 def customers() -> Any:
-    query = (request.args.get("q") or "").strip()
-    results: list[User] = []
-    if query:
-        like = f"%{query.lower()}%"
-        digits = "".join(ch for ch in query if ch.isdigit())
-        conditions = [func.lower(User.name).like(like), func.lower(User.email).like(like)]
-        if len(digits) >= 3:
-            conditions.append(User.phone.like(f"%{digits}%"))
-        results = list(
-            db.session.scalars(
-                select(User).where(User.role == "customer", or_(*conditions)).order_by(User.name).limit(50)
-            )
-        )
+    """Customer search. The form POSTs, so names and e-mail addresses never appear in a URL (nor in
+    the access log or the browser history); ``?q=`` still works and is redacted from the log."""
+    source = request.form if request.method == "POST" else request.args
+    query = (source.get("q") or "").strip()[:MAX_QUERY]
+    results = search_customers(query) if query else []
     return render_template("staff/customers.html", query=query, results=results)
 
 

@@ -1,0 +1,109 @@
+"""Sign-in lock-out: wrong passwords are counted per account *and* client address.
+
+Only failed sign-ins count, so a correct password never uses up anyone's allowance, and one person's
+typos lock out only that account from that address: colleagues on the same shop network, and the
+same customer from another connection, sign in as usual. Two limits apply (moving windows of the
+``limits`` package, kept in ``RATELIMIT_STORAGE_URI``):
+
+``LOGIN_RATE_LIMIT``
+    wrong passwords per (account, address), e.g. ``"5 per minute;30 per hour"``. Once reached, that
+    account cannot sign in from that address (even with the right password) until the window frees.
+``LOGIN_ADDRESS_RATE_LIMIT``
+    wrong passwords per address over all accounts (default :data:`DEFAULT_ADDRESS_LIMIT`), which
+    stops one address from trying a few passwords on very many accounts.
+
+:func:`wait_before_login` says how long a sign-in must wait (``None``: go ahead); the view records
+each outcome with :func:`record_failure` or :func:`record_success`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, current_app
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+#: Wrong passwords allowed from one address over all accounts, when the config names no limit.
+DEFAULT_ADDRESS_LIMIT = "100 per hour"
+
+_EXTENSION = "login_lockout"
+_INIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Lockout:
+    strategy: MovingWindowRateLimiter
+    per_account: list[RateLimitItem]
+    per_address: list[RateLimitItem]
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's counters (in the storage of ``RATELIMIT_STORAGE_URI``)."""
+    storage = storage_from_string(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    app.extensions[_EXTENSION] = _Lockout(
+        strategy=MovingWindowRateLimiter(storage),
+        per_account=parse_many(app.config["LOGIN_RATE_LIMIT"]),
+        per_address=parse_many(app.config.get("LOGIN_ADDRESS_RATE_LIMIT") or DEFAULT_ADDRESS_LIMIT),
+    )
+
+
+def _lockout() -> _Lockout | None:
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return None
+    if _EXTENSION not in current_app.extensions:
+        with _INIT_LOCK:  # the first sign-ins of a process may arrive together
+            if _EXTENSION not in current_app.extensions:
+                init_app(current_app)
+    return current_app.extensions[_EXTENSION]
+
+
+def _keys(email: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    lockout = _lockout()
+    if lockout is None:
+        return []
+    account = [(item, ("login-failures", "account", email, address)) for item in lockout.per_account]
+    anywhere = [(item, ("login-failures", "address", address)) for item in lockout.per_address]
+    return account + anywhere
+
+
+def wait_before_login(email: str, address: str) -> timedelta | None:
+    """How long ``email`` must wait before signing in from ``address``; ``None`` when it may now."""
+    lockout = _lockout()
+    if lockout is None:
+        return None
+    now = time.time()
+    waits = [
+        lockout.strategy.get_window_stats(item, *key).reset_time - now
+        for item, key in _keys(email, address)
+        if not lockout.strategy.test(item, *key)
+    ]
+    if not waits:
+        return None
+    return timedelta(seconds=max(1, math.ceil(max(waits))))
+
+
+def record_failure(email: str, address: str) -> None:
+    """Count a wrong password for ``email`` from ``address``."""
+    lockout = _lockout()
+    for item, key in _keys(email, address):
+        lockout.strategy.hit(item, *key)  # type: ignore[union-attr] - _keys is empty without it
+
+
+def record_success(email: str, address: str) -> None:
+    """Forget the wrong passwords of ``email`` from ``address`` (the address-wide count stays)."""
+    lockout = _lockout()
+    if lockout is None:
+        return
+    for item in lockout.per_account:
+        lockout.strategy.clear(item, "login-failures", "account", email, address)
+
+
+def wait_in_words(wait: timedelta) -> timedelta:
+    """``wait`` rounded up to whole minutes (at least one), for "try again in 4 minutes"."""
+    return timedelta(minutes=max(1, math.ceil(wait.total_seconds() / 60)))
