@@ -357,8 +357,8 @@ def _reason_lines(output: str) -> list[str]:
 
 
 def _assert_gunicorn_stops_with_one_reason(env: dict[str, str], tmp_path: Path, reason: str, **popen) -> None:
-    """gunicorn exits by itself, non-zero, giving ``reason`` on one line and no traceback; no worker is
-    booted twice (3 workers, 3 boots at most)."""
+    """gunicorn exits by itself, non-zero, each worker giving ``reason`` on one line and no traceback;
+    no worker is booted twice (3 workers, 3 boots at most)."""
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
@@ -378,7 +378,10 @@ def _assert_gunicorn_stops_with_one_reason(env: dict[str, str], tmp_path: Path, 
         pytest.fail(f"gunicorn kept running with a broken configuration:\n{log.read_text()[-4000:]}")
     output = log.read_text(errors="replace")
     assert returncode != 0, output
-    assert "Traceback" not in output, output
+    # No traceback from the app or from a worker. (gunicorn 27's master may print its own HaltServer
+    # traceback when two workers report "App failed to load" in the same instant, while halting.)
+    assert "Exception in worker process" not in output, output
+    assert f'File "{ROOT / "web"}' not in output, output
     assert output.count("Booting worker") <= 3, output
     lines = _reason_lines(output)
     assert lines and all(reason in line for line in lines), output
