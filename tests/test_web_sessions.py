@@ -30,7 +30,22 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 import pytest
-from live_web import PASSWORD, Browser, Reply, environment, free_port, gunicorn_command, poll, running
+from live_web import (
+    PASSWORD,
+    Browser,
+    Reply,
+    environment,
+    free_port,
+    gunicorn_command,
+    poll,
+    running,
+    tryon_serve_command,
+)
+
+from web import create_app
+from web.extensions import db
+from web.models import User
+from web.testing import app_config, create_user
 
 LOCKOUT_LIMIT = "5 per minute;30 per hour"  # the production default of LOGIN_RATE_LIMIT
 DELETE_FORM = {"password": PASSWORD, "confirm": "y"}
@@ -192,17 +207,12 @@ def test_user_ids_are_not_reused_after_the_highest_is_deleted(server):
 
 # -- staff sessions ---------------------------------------------------------------------------------------
 def _server_app(server):
-    """An app on the server's own instance folder and database (to act as an operator would)."""
-    from web import create_app
-    from web.testing import app_config
-
-    config = app_config(server.instance.parent, DATABASE_URL=f"sqlite:///{server.instance / 'tryon.sqlite3'}")
-    return create_app(config)
+    """An app on the server's own database (to act as an operator would: promote, remove)."""
+    database = f"sqlite:///{server.instance / 'tryon.sqlite3'}"
+    return create_app(app_config(server.instance.parent / "operator", DATABASE_URL=database))
 
 
 def _staff_browser(server, tag: str) -> tuple[Browser, str]:
-    from web.testing import create_user
-
     email = _email(tag)
     create_user(_server_app(server), email, PASSWORD, role="staff", name=f"Staff {tag}")
     browser = Browser(server.port)
@@ -212,9 +222,6 @@ def _staff_browser(server, tag: str) -> tuple[Browser, str]:
 
 
 def test_a_role_change_or_removal_ends_the_staff_members_sessions(server):
-    from web.extensions import db
-    from web.models import User
-
     demoted, demoted_email = _staff_browser(server, "demoted")
     removed, removed_email = _staff_browser(server, "removed")
     colleague, _ = _staff_browser(server, "colleague")
@@ -365,3 +372,22 @@ def test_the_same_registration_submitted_ten_times_at_once_makes_one_account(ser
         if reply.status == 400:
             assert "An account with this e-mail already exists. Sign in instead." in reply.body
     assert _rows(server, "SELECT count(*) FROM users WHERE email = ?", email) == [(1,)]
+
+
+def test_the_development_server_log_keeps_staff_searches_out_too(tmp_path):
+    """``tryon serve`` logs with werkzeug: the same redaction applies to its request lines."""
+    port = free_port()
+    env = environment(tmp_path / "instance")
+    with running(tryon_serve_command(port), env, tmp_path / "serve.log", port) as live:
+        email = _email("devstaff")
+        create_user(_server_app(live), email, PASSWORD, role="staff")
+        staff = Browser(port)
+        assert staff.sign_in(email).status == 302
+        secret = f"Hidden{secrets.token_hex(4)}"
+        assert staff.request("GET", f"/staff/customers?q={secret}").status == 200
+        assert staff.request("GET", f"/staff/checkin/{secret}").status == 404
+        poll(lambda: "/staff/checkin/" in live.output(), "the check-in request in the server's log")
+        output = live.output()
+    assert "GET /staff/customers?[redacted] HTTP/1.1" in output
+    assert "GET /staff/checkin/[redacted] HTTP/1.1" in output
+    assert secret not in output

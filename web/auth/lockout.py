@@ -13,7 +13,8 @@ same customer from another connection, sign in as usual. Two limits apply (movin
     stops one address from trying a few passwords on very many accounts.
 
 :func:`wait_before_login` says how long a sign-in must wait (``None``: go ahead); the view records
-each outcome with :func:`record_failure` or :func:`record_success`.
+each outcome with :func:`record_failure` or :func:`record_success`. While locked, attempts are
+neither checked nor counted.
 """
 
 from __future__ import annotations
@@ -63,35 +64,53 @@ def _lockout() -> _Lockout | None:
     return current_app.extensions[_EXTENSION]
 
 
-def _keys(email: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+@dataclass(frozen=True)
+class Wait:
+    """How long a sign-in must wait, and whether the whole address (not one account) is locked."""
+
+    duration: timedelta
+    whole_address: bool
+
+
+def _account_key(email: str, address: str) -> tuple[str, ...]:
+    return ("login-failures", "account", email, address)
+
+
+def _address_key(address: str) -> tuple[str, ...]:
+    return ("login-failures", "address", address)
+
+
+def _keys(email: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...], bool]]:
+    """(limit, counter key, whether it is the address-wide one) of every limit that applies."""
     lockout = _lockout()
     if lockout is None:
         return []
-    account = [(item, ("login-failures", "account", email, address)) for item in lockout.per_account]
-    anywhere = [(item, ("login-failures", "address", address)) for item in lockout.per_address]
+    account = [(item, _account_key(email, address), False) for item in lockout.per_account]
+    anywhere = [(item, _address_key(address), True) for item in lockout.per_address]
     return account + anywhere
 
 
-def wait_before_login(email: str, address: str) -> timedelta | None:
+def wait_before_login(email: str, address: str) -> Wait | None:
     """How long ``email`` must wait before signing in from ``address``; ``None`` when it may now."""
     lockout = _lockout()
     if lockout is None:
         return None
     now = time.time()
     waits = [
-        lockout.strategy.get_window_stats(item, *key).reset_time - now
-        for item, key in _keys(email, address)
+        (lockout.strategy.get_window_stats(item, *key).reset_time - now, whole_address)
+        for item, key, whole_address in _keys(email, address)
         if not lockout.strategy.test(item, *key)
     ]
     if not waits:
         return None
-    return timedelta(seconds=max(1, math.ceil(max(waits))))
+    seconds, whole_address = max(waits)
+    return Wait(timedelta(seconds=max(1, math.ceil(seconds))), whole_address)
 
 
 def record_failure(email: str, address: str) -> None:
     """Count a wrong password for ``email`` from ``address``."""
     lockout = _lockout()
-    for item, key in _keys(email, address):
+    for item, key, _whole_address in _keys(email, address):
         lockout.strategy.hit(item, *key)  # type: ignore[union-attr] - _keys is empty without it
 
 
@@ -101,9 +120,10 @@ def record_success(email: str, address: str) -> None:
     if lockout is None:
         return
     for item in lockout.per_account:
-        lockout.strategy.clear(item, "login-failures", "account", email, address)
+        lockout.strategy.clear(item, *_account_key(email, address))
 
 
-def wait_in_words(wait: timedelta) -> timedelta:
-    """``wait`` rounded up to whole minutes (at least one), for "try again in 4 minutes"."""
+def rounded_up_to_minutes(wait: timedelta) -> timedelta:
+    """``wait`` rounded up to whole minutes (at least one), for "wait 4 minutes" (never less than
+    the real wait)."""
     return timedelta(minutes=max(1, math.ceil(wait.total_seconds() / 60)))

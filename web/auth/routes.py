@@ -4,6 +4,7 @@ sign out everywhere."""
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,20 +92,27 @@ def register() -> Any:
     ), 200 if request.method == "GET" or not form.errors else 400
 
 
-def _locked_out(form: LoginForm, wait: Any) -> Any:
+def _locked_out(form: LoginForm, wait: lockout.Wait) -> Any:
     """The refusal of a locked-out sign-in: how long to wait, in words, and ``Retry-After``."""
-    message = _(
-        "Too many attempts: too many wrong passwords for this account from your connection. "
-        "Please wait %(wait)s and try again. Other accounts are not affected.",
-        wait=format_timedelta(lockout.wait_in_words(wait), threshold=1),
-    )
+    words = format_timedelta(lockout.rounded_up_to_minutes(wait.duration), threshold=1)
+    if wait.whole_address:
+        message = _(
+            "Too many attempts: too many wrong passwords from your connection. "
+            "Please wait %(wait)s and try again.",
+            wait=words,
+        )
+    else:
+        message = _(
+            "Too many attempts: too many wrong passwords for this account from your connection. "
+            "Please wait %(wait)s and try again. Other accounts are not affected.",
+            wait=words,
+        )
     if wants_json():
-        response = error_response(429, message)
+        response = make_response(error_response(429, message))
     else:
         form.password.errors.append(message)
-        response = render_template("auth/login.html", form=form), 429
-    response = make_response(response)
-    response.headers["Retry-After"] = str(int(wait.total_seconds()))
+        response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(math.ceil(wait.duration.total_seconds()))
     return response
 
 
@@ -119,7 +127,7 @@ def login() -> Any:
         address = request.remote_addr or "unknown"
         wait = lockout.wait_before_login(email, address)
         if wait is not None:
-            log.info("sign-in refused: account locked out from this address for %s", wait)
+            log.info("sign-in refused: locked out for %s more", wait.duration)
             return _locked_out(form, wait)
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
