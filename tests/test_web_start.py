@@ -351,6 +351,26 @@ def test_two_tryon_serve_started_together_on_one_fresh_instance_both_come_up(tmp
         assert sorted(row[0] for row in connection.execute("SELECT id FROM stores")) == DEMO_STORE_IDS
 
 
+def test_tryon_web_init_twice_at_once_prepares_one_instance(tmp_path):
+    """Two deployment jobs run ``tryon web init`` at the same moment, with start-up migrations off:
+    both succeed and report the same instance; the schema, the stores and the key exist once."""
+    instance = tmp_path / "instance"
+    env = _environment(instance, TRYON_AUTO_MIGRATE="false")
+    command = [sys.executable, "-m", "tryon", "web", "init"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    jobs = [subprocess.Popen(command, cwd=ROOT, env=env, **pipes) for _ in range(2)]
+    results = [(job.wait(timeout=START_DEADLINE_S), *job.communicate()) for job in jobs]
+    for returncode, stdout, stderr in results:
+        assert returncode == 0 and stderr == "", (returncode, stdout, stderr)
+    assert results[0][1] == results[1][1]
+    assert f"instance {instance} ready" in results[0][1]
+    with contextlib.closing(sqlite3.connect(instance / "tryon.sqlite3")) as connection:
+        assert sorted(row[0] for row in connection.execute("SELECT id FROM stores")) == DEMO_STORE_IDS
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert f"schema at revision {revision}, {len(DEMO_STORE_IDS)} store(s)" in results[0][1]
+    assert len((instance / "secret_key").read_text().strip()) == 64
+
+
 # -- misconfigured starts -------------------------------------------------------------------------------
 def _reason_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if "tryon web cannot start:" in line]
