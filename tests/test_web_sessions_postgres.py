@@ -8,7 +8,7 @@ account's cookie opens nothing, not even the account registered after it.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests import test_web_booking_postgres as _postgres
 from web.extensions import db
@@ -71,3 +71,42 @@ def test_sign_out_and_password_change_end_copied_sessions_on_postgresql(pg_app):
     assert changed.status_code == 302
     assert client.get("/profile/").status_code == 200
     assert copy.get("/profile/").status_code == 302
+
+
+def test_the_same_registration_ten_times_at_once_makes_one_account_on_postgresql(pg_app):
+    """Ten browsers submit one e-mail together: one account, nine clear refusals, no 500."""
+    import threading
+
+    from web.testing import csrf_token
+
+    clients = [pg_app.test_client() for _ in range(10)]
+    forms = [
+        {
+            "csrf_token": csrf_token(client, "/auth/register"),
+            "name": "Double Click",
+            "email": "twice@example.com",
+            "password": DEFAULT_PASSWORD,
+            "confirm": DEFAULT_PASSWORD,
+            "locale": "en",
+        }
+        for client in clients
+    ]
+    barrier = threading.Barrier(len(clients))
+    replies: list = [None] * len(clients)
+
+    def submit(i: int) -> None:
+        barrier.wait()
+        response = clients[i].post("/auth/register", data=forms[i])
+        replies[i] = (response.status_code, response.get_data(as_text=True))
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(status for status, _ in replies) == [302] + [400] * 9
+    refusal = "An account with this e-mail already exists. Sign in instead."
+    assert all(refusal in body for status, body in replies if status == 400)
+    with pg_app.app_context():
+        count = db.session.scalar(select(func.count()).where(User.email == "twice@example.com"))
+    assert count == 1

@@ -1,4 +1,5 @@
-"""Accounts: register, sign in (rate-limited), sign out."""
+"""Accounts: register, sign in (locked out per account and address after wrong passwords), sign out,
+change the password, sign out everywhere; sessions end with their token (see .sessions)."""
 
 from flask import Blueprint
 
