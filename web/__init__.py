@@ -89,7 +89,8 @@ def _finish_config(app: Flask) -> None:
         try:
             config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
         except (OSError, ValueError) as exc:
-            raise StartupError(f"cannot read or create the secret key: {exc}") from exc
+            reason = f"cannot read or create the secret key ({exc}); or set TRYON_SECRET_KEY"
+            raise StartupError(reason) from exc
     url = config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
         url = default_database_url(app.instance_path)

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve",
         help="run the web front end (catalogue, try-on, profile, booking, staff desk)",
         description="Run the web front end with the development server. Without configuration it uses "
-        "a SQLite database in the instance folder and the demo catalogue.",
+        "a SQLite database in the instance folder and the demo catalogue. It first prepares the instance "
+        "as `tryon web init` does.",
     )
     parser.add_argument(
         "--host",
