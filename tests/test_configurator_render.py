@@ -14,11 +14,9 @@ from models3d.catalogue import load_catalogue
 from tryon.configurator import configure
 from tryon.fit import fit_metrics
 
-pytestmark = pytest.mark.slow
-
-
-# Generated meshes go to a per-test cache, never the developer's (fixtures in conftest.py).
-pytestmark = pytest.mark.usefixtures("private_cache")
+# Slow (every frame on three photos), and generated meshes go to a per-test cache, never the
+# developer's (fixtures in conftest.py). One list: a second ``pytestmark =`` would replace the first.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("private_cache")]
 
 
 @pytest.mark.parametrize("photo", ["astronaut.png", "grace_hopper.jpg", "three_quarter_view.jpg"])
