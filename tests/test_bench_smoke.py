@@ -62,12 +62,27 @@ def test_bench_measures_real_frames_of_the_clip(bench_run) -> None:
         assert run["face_found_fraction"] == 1.0  # a face in every frame of the webcam clip
         assert run["stages_ms"]["track"]["n"] == 10 and run["stages_ms"]["render"]["p50"] > 0
         assert run["latency_ms"]["p50"] >= run["stages_ms"]["track"]["p50"]
-    assert res["speedup"]["pipelined_vs_baseline"] > 0
+    # The speed-up is the ratio of the two measured throughputs of this run (3 decimals), and nothing
+    # is claimed for the mode that did not run.
+    fps = {mode: run["fps"] for mode, run in res["modes"].items()}
+    ratio = fps["pipelined"] / fps["baseline"]
+    assert res["speedup"]["pipelined_vs_baseline"] == pytest.approx(ratio, rel=5e-3)
+    assert res["speedup"]["sequential_vs_baseline"] is None
     assert result["machine"]["gl"]["renderer"]  # the GL renderer string is recorded
     assert result["model"]["frame_id"] and result["model"]["triangles"] > 100
-    statuses = {t["id"]: t["status"] for t in result["targets"]}
-    assert statuses["fps_640_480"] in ("met", "missed")
-    assert statuses["fps_1280_720"] == "not_measured" and statuses["rss_growth_3000"] == "not_measured"
+    targets = {t["id"]: t for t in result["targets"]}
+    # The 640x480 target of the benchmark issue, by hand: pipelined throughput of at least 90 fps.
+    fps_target = targets["fps_640_480"]
+    assert (fps_target["op"], fps_target["threshold"]) == (">=", 90)
+    assert fps_target["value"] == pytest.approx(fps["pipelined"], abs=1e-3)
+    assert fps_target["status"] == ("met" if fps["pipelined"] >= 90 else "missed")
+    latency = targets["latency_p95_640_480"]
+    p95 = res["modes"]["pipelined"]["latency_ms"]["p95"]
+    assert latency["status"] == ("met" if p95 <= 20 else "missed"), (latency, p95)
+    # What this run did not measure is said so, not guessed.
+    assert targets["fps_1280_720"]["status"] == "not_measured" and targets["fps_1280_720"]["value"] is None
+    assert targets["rss_growth_3000"]["status"] == "not_measured"
+    assert targets["speedup_1280_720"]["status"] == "not_measured"
 
 
 def test_schema_rejects_a_result_without_measurements(bench_run) -> None:
