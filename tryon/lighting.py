@@ -1,8 +1,19 @@
-"""Light the glasses like the room: ambient colour and a key light estimated from the face.
+"""Light the glasses like the room: the illuminant's colour and level, and a key light, from the face.
 
-Skin reflects the room's light, so the face region of the camera image is a light probe: its mean
-colour gives the ambient colour and intensity, and the brightness difference between the two cheeks
-and between the forehead and the chin gives the direction the key light comes from.
+Skin reflects the room's light, so the face region of the camera image is a light probe. But skin is
+not grey: its own colour (warm, reddish, in every skin tone) must be divided out, or every frame is
+lit orange and a gold frame reads as copper. The illuminant is therefore estimated as
+
+* **colour**: the face's mean linear RGB divided by a typical skin reflectance's chromaticity, then
+  pulled halfway back towards white and clamped to a plausible range (skin tones differ, so what is
+  left after dividing out an average skin is only partly the light). A warm room still warms the
+  glasses, but never more than it warms a white object;
+* **level**: the face's luminance divided by a typical skin luminance albedo;
+* **direction**: the brightness difference between the two cheeks and between the forehead and the
+  chin gives the side the key light comes from.
+
+The renderer splits the environment radiance between an ambient part (also the environment that
+metals and lenses reflect, see ``tryon/render/shaders/tryon_mesh.frag``) and a directional key light.
 """
 
 from __future__ import annotations
@@ -11,9 +22,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Mean skin albedo is around 0.35-0.55 across skin tones; dividing by it turns the face's mean
-# colour into an estimate of the light falling on it.
-_SKIN_ALBEDO = 0.45
+#: Linear-RGB chromaticity of a typical skin reflectance (mean 1), measured on the shared portraits'
+#: faces (light to dark skin, neutral light): R 1.37-1.88, G 0.62-0.93, B 0.41-0.77.
+SKIN_CHROMATICITY = np.array([1.62, 0.78, 0.60])
+#: Luminance albedo of typical skin; face luminance / this = the light falling on the face.
+SKIN_LUMINANCE_ALBEDO = 0.33
+#: How much of the colour left after dividing out skin is believed to be the light's (the rest is the
+#: person's own skin tone), and the most the light's chromaticity may depart from white per channel.
+ILLUMINANT_TRUST = 0.5
+ILLUMINANT_CLAMP = (0.85, 1.18)
+#: Share of the environment radiance given to the ambient term; the key light brings the rest for a
+#: surface facing it. The shader reflects ``ambient / AMBIENT_SHARE`` as the environment.
+AMBIENT_SHARE = 0.6
+KEY_SHARE = 1.6  # key intensity per unit environment radiance (nl ~ 0.85, / pi: ~0.45 E)
+_LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
 def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -25,7 +47,7 @@ def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
 class Lighting:
     """Light for one frame, in the renderer's linear RGB.
 
-    ambient : (3,) ambient light colour x intensity
+    ambient : (3,) ambient light colour x intensity (also the reflected environment's, see module doc)
     key_color : (3,) colour of the key (directional) light, max component 1
     key_intensity : strength of the key light
     key_direction : (3,) unit vector the light travels along, camera space (OpenGL axes)
@@ -38,7 +60,8 @@ class Lighting:
 
     @staticmethod
     def neutral() -> Lighting:
-        return Lighting((0.35, 0.35, 0.35), (1.0, 1.0, 1.0), 3.0, (0.25, -0.35, -0.9))
+        """A white studio light of unit environment radiance."""
+        return Lighting((AMBIENT_SHARE,) * 3, (1.0, 1.0, 1.0), KEY_SHARE, (0.25, -0.35, -0.9))
 
     def key_pose(self) -> np.ndarray:
         """(4, 4) pose of a pyrender DirectionalLight (which shines along its local -z)."""
@@ -54,6 +77,17 @@ class Lighting:
         return pose
 
 
+def illuminant_chromaticity(face_linear_rgb: np.ndarray) -> np.ndarray:
+    """The light's linear-RGB colour, luminance 1, from the face's mean linear RGB (see module doc)."""
+    face = np.maximum(np.asarray(face_linear_rgb, dtype=np.float64), 1e-6)
+    chroma = face / face.mean()
+    light = chroma / SKIN_CHROMATICITY
+    light = light**ILLUMINANT_TRUST  # halfway back to white, in ratio terms
+    light = light / np.exp(np.log(light).mean())  # geometric mean 1: a neutral result is exactly grey
+    light = np.clip(light, *ILLUMINANT_CLAMP)
+    return light / float(light @ _LUMA)
+
+
 def estimate_lighting(frame_bgr: np.ndarray, bbox: tuple[int, int, int, int]) -> Lighting:
     """Estimate the room's light from the face.
 
@@ -64,15 +98,14 @@ def estimate_lighting(frame_bgr: np.ndarray, bbox: tuple[int, int, int, int]) ->
     if w < 4 or h < 4:
         return Lighting.neutral()
     # Inner face only (skip hair and background at the edges); sample every 4th pixel: cheap.
-    x0, x1 = x + w // 5, x + w - w // 5
-    y0, y1 = y + h // 6, y + h - h // 6
+    x0, x1 = max(x + w // 5, 0), x + w - w // 5
+    y0, y1 = max(y + h // 6, 0), y + h - h // 6
     region = frame_bgr[y0:y1:4, x0:x1:4].astype(np.float32) / 255.0
     if region.size == 0:
         return Lighting.neutral()
-    rgb = _srgb_to_linear(region.reshape(-1, 3).mean(axis=0)[::-1])
-    light = rgb / _SKIN_ALBEDO
-    level = float(light.mean())
-    color = light / max(float(light.max()), 1e-6)
+    face = _srgb_to_linear(region.reshape(-1, 3)[:, ::-1]).mean(axis=0)
+    radiance = float(np.clip(float(face @ _LUMA) / SKIN_LUMINANCE_ALBEDO, 0.03, 3.0))
+    colour = illuminant_chromaticity(face)
     luma = region.mean(axis=2)
     hh, ww = luma.shape
     left, right = float(luma[:, : ww // 2].mean()), float(luma[:, ww - ww // 2 :].mean())
@@ -82,10 +115,11 @@ def estimate_lighting(frame_bgr: np.ndarray, bbox: tuple[int, int, int, int]) ->
     dx = float(np.clip((right - left) / total * 4.0, -0.8, 0.8))
     dy = float(np.clip((top - bottom) / max(top + bottom, 1e-6) * 4.0, -0.8, 0.8))
     direction = (-dx, -dy - 0.2, -1.0)
-    ambient = np.clip(light * 0.45, 0.02, 1.5)
+    ambient = colour * radiance * AMBIENT_SHARE
+    key_color = colour / float(colour.max())
     return Lighting(
         ambient=(float(ambient[0]), float(ambient[1]), float(ambient[2])),
-        key_color=(float(color[0]), float(color[1]), float(color[2])),
-        key_intensity=float(np.clip(level * 3.5, 0.15, 6.0)),
+        key_color=(float(key_color[0]), float(key_color[1]), float(key_color[2])),
+        key_intensity=float(radiance * KEY_SHARE * colour.max()),
         key_direction=direction,
     )

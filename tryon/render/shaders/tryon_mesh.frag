@@ -7,6 +7,13 @@
 // (glTF metallic-roughness base colour, metallic, roughness), with the specular lobe as a normalised
 // Blinn-Phong whose exponent matches the GGX roughness, Schlick's Fresnel, and sRGB decoding of
 // textures approximated by squaring. Uniform and varying names are pyrender's.
+//
+// The ambient light is also the environment the surfaces reflect: a uniform environment of radiance
+// ambient_light / AMBIENT_SHARE (tryon/lighting.py gives the ambient term that share of the room's
+// light), weighted by Schlick's Fresnel with roughness, so metals show their own colour at the room's
+// brightness instead of going dark between highlights. Specular aliasing (single bright pixels on thin
+// curved rims) is filtered by widening the roughness with the normal's screen-space variance
+// (Kaplanyan & Hoffman 2016, "Stable specular highlights").
 
 struct DirectionalLight {
     vec3 color;
@@ -58,6 +65,7 @@ in vec4 color_multiplier;
 out vec4 frag_color;
 
 const float PI = 3.141592653589793;
+const float AMBIENT_SHARE = 0.6;
 
 void main()
 {
@@ -92,13 +100,25 @@ void main()
         n = -n;  // double-sided surfaces (lenses) face the viewer
     }
 
+    // Specular anti-aliasing: roughness^2 grows with the normal's variation over the pixel.
+    vec3 dndx = dFdx(n);
+    vec3 dndy = dFdy(n);
+    float variance = 0.25 * (dot(dndx, dndx) + dot(dndy, dndy));
+    float a2 = roughness * roughness;
+    roughness = sqrt(clamp(a2 + min(2.0 * variance, 0.18), 0.0, 1.0));
+
     vec3 c_diff = base_color.rgb * (1.0 - metallic) * 0.96;
     vec3 f0 = mix(vec3(0.04), base_color.rgb, metallic);
     float a = roughness * roughness;
     float shininess = max(2.0 / (a * a) - 2.0, 1.0);
     float norm = (shininess + 8.0) / (8.0 * PI);
 
-    vec3 color = (c_diff + f0) * ambient_light;
+    float nv = max(dot(n, v), 0.0);
+    float fv = 1.0 - nv;
+    float fv2 = fv * fv;
+    // Rough surfaces lose the grazing-angle brightening (Fagerholm/Lagarde fit), kept low for thin rims.
+    vec3 f_env = f0 + (max(vec3(0.5 * (1.0 - roughness) * (1.0 - roughness)), f0) - f0) * (fv2 * fv2 * fv);
+    vec3 color = c_diff * ambient_light + f_env * (ambient_light / AMBIENT_SHARE);
     for (int i = 0; i < n_directional_lights; i++) {
         vec3 l = normalize(-directional_lights[i].direction);
         vec3 h = normalize(l + v);
