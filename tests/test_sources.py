@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,22 +60,90 @@ def test_bad_sources(tmp_path: Path) -> None:
         ImageSource(bogus.with_suffix(".png"))
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Wait for ``condition`` to hold, checking every few milliseconds; False if it never does."""
+    deadline = time.monotonic() + timeout
+    tick = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        tick.wait(0.005)
+    return True
+
+
 def test_realtime_video_hands_out_the_newest_frame(shared: Path) -> None:
     with RealtimeVideoSource(shared / "video" / "webcam_office_640x480.avi", loop=False, speed=1.0) as src:
         first = src.read(timeout=5)
         assert first is not None
-        time.sleep(0.5)  # a slow reader: ~15 frames arrive meanwhile
+        # A slow reader: it comes back only once the source has had to drop frames.
+        assert wait_until(lambda: src.dropped >= 7), f"only {src.dropped} frames were dropped"
         newest = src.read(timeout=5)
         assert newest is not None
         assert newest.index - first.index >= 8  # stale frames were dropped, not queued
-        assert src.dropped >= 7
-        assert time.monotonic() * 1000 - newest.timestamp_ms < 100  # and it is fresh
+        # Timestamps are capture times on the monotonic clock.
+        assert first.timestamp_ms < newest.timestamp_ms <= time.monotonic() * 1000
+
+
+class _GatedCamera:
+    """A stand-in for cv2.VideoCapture that sends a frame only when the test lets one through.
+
+    Frame ``n`` is filled with the value ``n``. ``asked`` counts the grabber's calls to ``read``: once
+    it asks for frame ``n + 1``, frame ``n`` has been handed to the source.
+    """
+
+    def __init__(self, index: int) -> None:
+        self.gate = threading.Semaphore(0)
+        self.asked = 0
+        self.changed = threading.Condition()
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return True
+
+    def set(self, *args: object) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return 30.0
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        with self.changed:
+            number = self.asked
+            self.asked += 1
+            self.changed.notify_all()
+        self.gate.acquire()
+        return True, np.full((48, 64, 3), number % 256, np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_slow_reader_gets_the_newest_frame_others_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    camera = _GatedCamera(0)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda index: camera)
+    camera.gate.release()  # frame 0, which the source waits for when it opens
+    with CameraSource(0) as cam:
+        try:
+            first = cam.read(timeout=5)
+            assert first is not None and first.index == 0 and first.image[0, 0, 0] == 0
+            camera.gate.release(10)  # frames 1..10 arrive while nobody reads
+            with camera.changed:
+                assert camera.changed.wait_for(lambda: camera.asked >= 12, timeout=10)
+            newest = cam.read(timeout=5)
+            assert newest is not None and newest.index == 10 and newest.image[0, 0, 0] == 10
+            assert cam.dropped == 9  # frames 1..9 were never handed out
+            assert cam.read(timeout=0) is None  # and nothing older is waiting in a queue
+        finally:
+            camera.gate.release(1000)  # let the grabber run to its end
 
 
 class _FlakyCamera:
-    """A stand-in for cv2.VideoCapture: a camera unplugged after 5 frames, back after 2 retries."""
+    """A stand-in for cv2.VideoCapture: a camera unplugged after 5 frames, back after 2 retries.
 
-    plugged = threading.Event()
+    The first camera's frames are filled with 1..5, the one that comes back with 100 and more.
+    """
+
     opens = 0
 
     def __init__(self, index: int) -> None:
@@ -91,31 +161,34 @@ class _FlakyCamera:
         return 30.0
 
     def read(self) -> tuple[bool, np.ndarray | None]:
-        time.sleep(0.01)
+        threading.Event().wait(0.002)  # a camera's frame interval (pacing, not synchronisation)
         self.frames += 1
-        if type(self).opens == 1 and self.frames > 5:
-            return False, None  # unplugged
-        return True, np.full((48, 64, 3), self.frames % 255, np.uint8)
+        if type(self).opens == 1:
+            if self.frames > 5:
+                return False, None  # unplugged
+            return True, np.full((48, 64, 3), self.frames, np.uint8)
+        return True, np.full((48, 64, 3), 100 + min(self.frames, 155), np.uint8)
 
     def release(self) -> None:
         pass
 
 
-def test_camera_that_disappears_is_reported_and_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_camera_that_disappears_is_reported_and_retried(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     _FlakyCamera.opens = 0
     monkeypatch.setattr(sources.cv2, "VideoCapture", _FlakyCamera)
-    with CameraSource(0, retry_seconds=0.05) as cam:
-        assert cam.read(timeout=2) is not None
-        seen_reconnecting = False
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            seen_reconnecting |= cam.status == "reconnecting"
-            if seen_reconnecting and cam.status == "live":
-                break
-            time.sleep(0.005)
-        assert seen_reconnecting, "the loss was never reported"
-        assert cam.status == "live" and _FlakyCamera.opens >= 4
-        assert cam.read(timeout=2) is not None  # frames flow again after the reconnection
+    with caplog.at_level(logging.WARNING, logger="tryon.sources"), CameraSource(0, retry_seconds=0.01) as cam:
+        frame = cam.read(timeout=5)
+        assert frame is not None and frame.image[0, 0, 0] < 100
+        # Read on until a frame of the camera that came back: each read waits for a new frame.
+        while frame is not None and frame.image[0, 0, 0] < 100:
+            frame = cam.read(timeout=5)
+        assert frame is not None, "no frame came after the camera was unplugged"
+        assert cam.status == "live" and _FlakyCamera.opens == 4  # two failed retries, then back
+    assert any("stopped sending frames" in r.getMessage() for r in caplog.records), (
+        "the loss was never reported"
+    )
 
 
 def test_missing_camera_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
