@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tryon.configurator import configure
-from tryon.fit import CANONICAL_CM, EAR_OFFSET_CM, face_space_points, fit_metrics
+from tryon.fit import CANONICAL_CM, face_space_points, fit_metrics
 from tryon.placement import FacePlacement
 
 # Generated meshes go to a per-test cache, never the developer's (fixtures in conftest.py).
@@ -60,31 +60,55 @@ def test_face_width_follows_the_person() -> None:
     model = configure("notturno-wayfarer", size="55□20-150")
     placement = FacePlacement().matrix()
     canonical = fit_metrics(model, posed_face(), posed_face().transform @ placement)
-    assert canonical.face_width_mm == pytest.approx(2 * 76.64182, abs=0.05)
+    # Face sides 234/454 of canonical_face_model.obj at x = ∓7.664182 cm: 2 × 76.64182 = 153.284 mm.
+    assert canonical.face_width_mm == pytest.approx(153.284, abs=0.05)
+    # Hinge points 139/368 at x = ∓6.847258 cm: 2 × 68.47258 = 136.945 mm.
+    assert canonical.hinge_width_mm == pytest.approx(136.945, abs=0.05)
     wide = fit_metrics(model, posed_face(width_scale=1.1), posed_face().transform @ placement)
-    assert wide.face_width_mm == pytest.approx(1.1 * 2 * 76.64182, abs=0.1)
+    # 1.1 × 153.284 = 168.612 mm; the frame (148 mm) over it: 148 / 168.612 = 0.8777.
+    assert wide.face_width_mm == pytest.approx(168.612, abs=0.1)
+    assert wide.width_ratio == pytest.approx(0.8777, abs=0.001)
     assert wide.width_ratio < canonical.width_ratio
 
 
 def test_temple_distances_and_verdicts() -> None:
+    """Verdicts and the temple-to-ear distance worked out by hand from the ISO 8624 sizes.
+
+    Sizes are ISO 8624 boxing labels: lens width □ distance between lenses - temple length. The total
+    width is the catalogue's overall width of the front: milano-round 47□21-145 is 2 × 47 + 21 + two
+    7 mm end pieces = 129 mm, notturno-wayfarer 55□20-150 is 148 mm. The verdict compares it with the
+    face's width at the hinges (canonical 136.945 mm, see above): good from -4 to +6 mm.
+    """
     face = posed_face(0.0, width_scale=1.08)
     placement = face.transform @ FacePlacement().matrix()
     small = configure("milano-round", size="47□21-145")
     big = configure("notturno-wayfarer", size="55□20-150")
     fit_small, fit_big = fit_metrics(small, face, placement), fit_metrics(big, face, placement)
+    # Lens boxing centres at ±(a + d) / 2 = ±(47 + 21) / 2 = ±34 mm (ISO 8624 boxing centre distance).
+    assert small.anchors["lens_center_left"][0] == pytest.approx(34.0)
+    assert small.anchors["lens_center_right"][0] == pytest.approx(-34.0)
     assert fit_small.frame_width_mm == pytest.approx(129.0, abs=0.01)
+    assert fit_big.frame_width_mm == pytest.approx(148.0, abs=0.01)
+    # Hinge width of this face: 1.08 × 136.945 = 147.901 mm.
+    assert fit_small.hinge_width_mm == pytest.approx(147.901, abs=0.05)
+    # 129 - 147.901 = -18.9 mm < -4: too narrow.  148 - 147.901 = +0.1 mm, within -4..+6: good.
     assert fit_small.verdict == "too_narrow" and fit_big.verdict == "good"
     narrow_face = posed_face(10.0, width_scale=0.9)
-    assert (
-        fit_metrics(big, narrow_face, narrow_face.transform @ FacePlacement().matrix()).verdict == "too_wide"
-    )
-    # By hand: the left temple tip in face space, against the left ear point (454 + offset).
-    tip = (FacePlacement().frame_to_face_mm() @ np.array([*small.anchors["temple_end_left"], 1.0]))[:3]
-    ear = np.array(CANONICAL_CM[454]) * [1.08, 1, 1] + EAR_OFFSET_CM
-    assert fit_small.temple_end_to_ear_mm["left"] == pytest.approx(np.linalg.norm(tip - ear) * 10, abs=0.01)
-    for fit in (fit_small, fit_big):
-        assert fit.temple_reaches_ear == {"left": True, "right": True}
-        assert max(fit.temple_end_to_ear_mm.values()) < 45
+    narrow = fit_metrics(big, narrow_face, narrow_face.transform @ FacePlacement().matrix())
+    # 0.9 × 136.945 = 123.25 mm (turned 10°: within 1 mm); 148 - 123.25 = +24.7 mm > +6: too wide.
+    assert narrow.hinge_width_mm == pytest.approx(123.25, abs=1.0)
+    assert narrow.verdict == "too_wide"
+    # The left temple tip by hand. Model anchor (frame space, mm): (77.352, -25.030, -134.461).
+    # Frame space -> face space (cm): x / 10, 2.45 + y / 10, 5.3 + z / 10 (lens centres 2.45 cm up,
+    # back plane 5.3 cm forward: FacePlacement's documented defaults) = (7.7352, -0.0530, -8.1461).
+    # Ear point: landmark 454 (7.664182, 0.673132, -2.435867) with x × 1.08, plus (0, 0.8, -3.5)
+    # = (8.2773, 1.4731, -5.9359). Difference (-0.5421, -1.5261, -2.2102) cm:
+    # sqrt(0.2938 + 2.3290 + 4.8850) = sqrt(7.5078) = 2.7401 cm = 27.40 mm.
+    assert small.anchors["temple_end_left"] == pytest.approx([77.352, -25.030, -134.461], abs=0.001)
+    assert fit_small.temple_end_to_ear_mm["left"] == pytest.approx(27.40, abs=0.01)
+    assert fit_small.temple_end_to_ear_mm["right"] == pytest.approx(27.40, abs=0.01)  # a symmetric face
+    # The tip (z = -8.146 cm) lies behind the ear point (z = -5.936 cm): the temple reaches the ear.
+    assert fit_small.temple_reaches_ear == {"left": True, "right": True}
     assert set(fit_big.to_json()) >= {"frame_width_mm", "face_width_mm", "verdict", "temple_end_to_ear_mm"}
 
 
