@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from web.catalogue.access import frame_json, get_catalogue
-from web.extensions import sock
 from web.tryon_live import bp
 from web.tryon_live.looks import LookError, resolve_look
 from web.tryon_live.pipelines import make_pipeline, pipelines
 from web.tryon_live.session import LIVE_LIMITS, LiveSession
+from web.tryon_live.transport import LiveSocket, websocket_route
 
 log = logging.getLogger(__name__)
 
@@ -111,18 +111,13 @@ def _same_origin() -> bool:
     return urlsplit(origin).netloc == request.host
 
 
-def _send_fatal(ws: Any, message: str) -> None:
-    """Send a fatal error, then close the WebSocket with a close frame behind it.
+def _send_fatal(ws: LiveSocket, message: str) -> None:
+    """Send a fatal error; the route then returns and :meth:`LiveSocket.finish` closes in order.
 
-    Returning from the route right after ``send`` lets the server drop the connection before the
-    browser has read the message (it then sees only "connection closed", code 1005); an orderly close
-    puts the close frame after the message on the wire.
+    The close frame follows the message on the wire and the TCP connection ends only after the
+    peer's close frame (or a timeout), so the browser always reads the message first.
     """
     ws.send(message)
-    try:
-        ws.close()
-    except Exception as exc:  # noqa: BLE001 - already closed by the peer: nothing left to say
-        log.debug("closing the live socket: %s", exc)
 
 
 def _no_delay(ws: Any) -> None:
@@ -140,8 +135,8 @@ def _no_delay(ws: Any) -> None:
         log.debug("TCP_NODELAY not set: %s", exc)
 
 
-@sock.route("/ws", bp=bp, endpoint="live")
-def live(ws: Any) -> None:
+@websocket_route(bp, "/ws", endpoint="live")
+def live(ws: LiveSocket) -> None:
     """The live try-on WebSocket (protocol: :mod:`web.tryon_live.session`)."""
     from web.tryon_live.session import error_message
 
