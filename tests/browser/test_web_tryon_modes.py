@@ -58,3 +58,21 @@ def test_switching_modes_logs_no_console_error(context) -> None:
     # ...with a completed closing handshake: a bad frame fails the connection (1006, not clean)
     assert all(c["clean"] and c["code"] in (1000, 1005) for c in sockets["closes"]), sockets["closes"]
     assert problems == []
+
+
+def test_size_advice_shows_progress_then_a_verdict_within_50_frames(page) -> None:
+    """The fake camera plays the office clip: "Measuring… n%" first, then a verdict by frame 50."""
+    page.goto("/tryon/?frame=luna-round")
+    advice = page.locator("#fit-advice")
+    page.wait_for_function(
+        "() => { const a = document.getElementById('fit-advice');"
+        " return !a.hidden && a.dataset.state === 'measuring' && Number(a.dataset.progress) > 0; }"
+    )
+    assert "Measuring your face" in advice.inner_text() and "%" in advice.inner_text()
+    page.wait_for_function(
+        "() => document.getElementById('fit-advice').dataset.state === 'ready'", timeout=120_000
+    )
+    frames_to_verdict = page.evaluate("() => window.tryon.fitVerdictAt")
+    assert 0 < frames_to_verdict <= 50
+    assert advice.get_attribute("data-verdict") in {"good", "too_wide", "too_narrow"}
+    assert "mm" in advice.inner_text()

@@ -303,6 +303,8 @@
     el.fitAdvice.textContent = cfg.locale === "it" ? fit.text_it : fit.text_en;
     el.fitAdvice.dataset.state = fit.state;
     el.fitAdvice.dataset.verdict = fit.verdict || "";
+    el.fitAdvice.dataset.progress = String(fit.state === "ready" ? 100 : fit.progress || 0);
+    if (fit.state === "ready" && !state.fitVerdictAt) state.fitVerdictAt = state.results;  // frames to a verdict
     el.fitAdvice.hidden = false;
     state.measurements = fit.measurements || null;
     saveBtn.hidden = !(cfg.signedIn && cfg.urls.measurements && state.measurements && state.measurements.length);
