@@ -47,7 +47,8 @@ def test_far_temple_hidden_near_temple_visible(face_model: Path, shared: Path, p
     occluder = head_occluder(load_canonical_face(str(face_model)))
     results = {}
     for occlusion in (True, False):
-        renderer = GlassesRenderer(occluder, RenderOptions(occlusion=occlusion))
+        # Whole temples (no fade-out): this measures the occluder alone.
+        renderer = GlassesRenderer(occluder, RenderOptions(occlusion=occlusion, fade_temples=False))
         renderer.set_glasses(model)
         (overlay,) = renderer.render([pose.matrix], [model_matrix], k, (w, h))
         results[occlusion] = {side: _alpha_along(overlay, samples[side][1]) for side in samples}

@@ -106,18 +106,34 @@ def load_canonical_face(model_path: str | Path) -> CanonicalFace:
         return parse_metadata(bundle.read(METADATA_NAME))
 
 
+#: The occluder's front stops this far forward (canonical cm): the frame's back plane sits at
+#: z = 5.3 cm, and the nose and brow in front of it would otherwise cut notches out of the inner lower
+#: rims, which rest on the nose in reality.
+FRONT_LIMIT_Z_CM = 4.6
+
+
 def head_occluder(
-    face: CanonicalFace, *, side_inset_cm: float = 0.6, depth_cm: float = 17.0, side_scale: float = 0.93
+    face: CanonicalFace,
+    *,
+    side_inset_cm: float = 0.6,
+    depth_cm: float = 17.0,
+    side_scale: float = 0.93,
+    front_limit_z_cm: float = FRONT_LIMIT_Z_CM,
 ) -> trimesh.Trimesh:
     """A closed head shell to hide what the head hides (temples behind the ears, far side).
 
-    The front is the canonical face itself (so the glasses in front of the eyes are never cut); the
-    back is the convex hull of the face's rear half and an ellipsoidal skull behind it, drawn a
-    little inside the face's sides (``side_inset_cm``) so temples that run along the side of the
-    head stay visible from the front and vanish when the head turns away. Behind the eyes the whole
-    occluder is narrowed to ``side_scale`` of its width (ramping in between z = 4 and z = 1 cm):
-    catalogue frames are sized for real heads, and a temple that grazes the average face's cheek
-    must still show on the near side.
+    The front is the canonical face itself, pushed back to ``front_limit_z_cm`` where the nose and brow
+    stand in front of the frame's back plane, so the glasses in front of the eyes are never cut (no
+    notch out of the inner lower rims, which rest on the nose); the back is the convex hull of the
+    face's rear half and an ellipsoidal skull behind it, drawn a little inside the face's sides
+    (``side_inset_cm``) so temples that run along the side of the head stay visible from the front
+    and vanish when the head turns away. Behind the eyes the whole occluder is narrowed to
+    ``side_scale`` of its width (ramping in between z = 4 and z = 1 cm): catalogue frames are sized
+    for real heads, and a temple that grazes the average face's cheek must still show on the near
+    side (a full-width shell hides the near temple right behind the hinge on ``three_quarter_view.jpg``).
+    The temples fade out before they reach the ears (:func:`tryon.render.materials.temple_fade`), so
+    no ear geometry is needed to keep their tips off the ears (ellipsoidal ears, tried, hid the near
+    temple's visible part on ``three_quarter_view.jpg`` too).
 
     Returns a mesh in canonical-face centimetres, ``(n, 3)`` vertices.
     """
@@ -133,7 +149,9 @@ def head_occluder(
     skull = sphere.vertices * radii + centre
     skull = skull[skull[:, 2] < -1.0]
     shell = trimesh.convex.convex_hull(np.vstack([rear, skull]))
-    front = trimesh.Trimesh(v, face.faces, process=False)
+    front_vertices = v.copy()
+    front_vertices[:, 2] = np.minimum(front_vertices[:, 2], front_limit_z_cm)
+    front = trimesh.Trimesh(front_vertices, face.faces, process=False)
     head = trimesh.util.concatenate([front, shell])
     vertices = head.vertices.copy()
     ramp = np.clip((vertices[:, 2] - 1.0) / 3.0, 0.0, 1.0)

@@ -177,7 +177,9 @@ def _make_tile_renderer_class() -> type:
                     continue
                 if getattr(node.mesh, "tryon_occluder", False):
                     occluders.append(node)
-                elif node.mesh.is_transparent:
+                elif any(p.material.alphaMode == "BLEND" for p in node.mesh.primitives):
+                    # Blended parts (lenses) last. A frame whose temples fade out (per-vertex alpha,
+                    # premultiplied by the shader, drawn without blending) counts as opaque here.
                     transparent.append(node)
                 else:
                     solid.append(node)

@@ -47,12 +47,15 @@ class RenderOptions:
     region_only : render only the tile the glasses cover (False renders the whole frame: slower)
     msaa_samples : multisample anti-aliasing; None picks ``$TRYON_MSAA_SAMPLES`` or else 4 for stills
         and 0 for video, where on a software rasteriser 4x MSAA triples the render time
+    fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
+        so they never show down the cheeks or over the ears; False draws them whole
     """
 
     backend: Backend | None = None
     occlusion: bool = True
     region_only: bool = True
     msaa_samples: int | None = None
+    fade_temples: bool = True
 
 
 class GlassesRenderer:
@@ -104,7 +107,13 @@ class GlassesRenderer:
         for name, meshes, material, is_lens in material_groups(
             model, self._frame_material, self._lens_material
         ):
-            prim = primitive(concatenate(meshes), material, scale=0.1, uv_from_height=is_lens)
+            prim = primitive(
+                concatenate(meshes),
+                material,
+                scale=0.1,
+                uv_from_height=is_lens,
+                fade_temples=self.options.fade_temples and not is_lens,
+            )
             node = self.scene.add(pyrender.Mesh([prim], name=name), name=name, pose=np.eye(4))
             self._glasses_nodes.append(node)
 

@@ -45,9 +45,46 @@ def lens_pbr(m: LensMaterial, target: Any = None) -> Any:
     return target
 
 
-def primitive(mesh: trimesh.Trimesh, material: Any, *, scale: float, uv_from_height: bool = False) -> Any:
+#: The temples fade out along their length, as the anchors' try-ons do: fully drawn down to this depth
+#: behind the frame front's back plane (frame space, mm; the temples run along -z) ...
+TEMPLE_FADE_START_MM = -20.0
+#: ... and gone from here on, well before the ear (about 80-95 mm behind the front), so a temple never
+#: shows down a cheek when the head tilts back, nor over the ear at three-quarter view.
+TEMPLE_FADE_END_MM = -65.0
+
+
+def temple_fade(vertices_mm: np.ndarray) -> np.ndarray:
+    """(n,) coverage 1 -> 0 along the temples by depth in frame space (front and hinges stay 1).
+
+    A smoothstep between :data:`TEMPLE_FADE_START_MM` and :data:`TEMPLE_FADE_END_MM`.
+    """
+    z = np.asarray(vertices_mm, dtype=np.float64)[:, 2]
+    t = np.clip((z - TEMPLE_FADE_END_MM) / (TEMPLE_FADE_START_MM - TEMPLE_FADE_END_MM), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def primitive(
+    mesh: trimesh.Trimesh,
+    material: Any,
+    *,
+    scale: float,
+    uv_from_height: bool = False,
+    fade_temples: bool = False,
+) -> Any:
+    """A pyrender primitive of ``mesh`` (vertices times ``scale``).
+
+    uv_from_height : lenses: texture v runs from the lens bottom (0) to its top (1), for gradients
+    fade_temples : per-vertex alpha (``COLOR_0``) from :func:`temple_fade`, which the live shader
+        premultiplies into the colour
+    """
     import pyrender
 
+    color_0 = None
+    if fade_temples:
+        fade = temple_fade(np.asarray(mesh.vertices))
+        if fade.min() < 1.0:
+            color_0 = np.ones((len(fade), 4), dtype=np.float32)
+            color_0[:, 3] = fade
     positions = np.asarray(mesh.vertices, dtype=np.float32) * scale
     normals = np.asarray(mesh.vertex_normals, dtype=np.float32)
     texcoord = None
@@ -59,6 +96,7 @@ def primitive(mesh: trimesh.Trimesh, material: Any, *, scale: float, uv_from_hei
         positions=positions,
         normals=normals,
         texcoord_0=texcoord,
+        color_0=color_0,
         indices=np.asarray(mesh.faces, dtype=np.uint32),
         material=material,
         mode=4,

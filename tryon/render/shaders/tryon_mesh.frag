@@ -133,5 +133,11 @@ void main()
     }
     color += material.emissive_factor;
 
-    frag_color = clamp(vec4(pow(color, vec3(1.0 / 2.2)), base_color.a), 0.0, 1.0);
+    vec3 srgb = pow(color, vec3(1.0 / 2.2));
+#ifdef COLOR_0_LOC
+    // Per-vertex alpha is the temples' fade-out (tryon/render/materials.py): opaque parts are drawn
+    // without blending, so the colour is premultiplied here for the compositor.
+    srgb *= color_multiplier.a;
+#endif
+    frag_color = clamp(vec4(srgb, base_color.a), 0.0, 1.0);
 }
