@@ -118,7 +118,10 @@ void main()
     float fv2 = fv * fv;
     // Rough surfaces lose the grazing-angle brightening (Fagerholm/Lagarde fit), kept low for thin rims.
     vec3 f_env = f0 + (max(vec3(0.5 * (1.0 - roughness) * (1.0 - roughness)), f0) - f0) * (fv2 * fv2 * fv);
-    vec3 color = c_diff * ambient_light + f_env * (ambient_light / AMBIENT_SHARE);
+    // A real room is bright in few directions: a glossy dielectric (acetate) mostly mirrors the dim
+    // rest of it, so it takes a third of the mean environment; metals reflect all of it.
+    float env_weight = mix(0.35, 1.0, metallic);
+    vec3 color = c_diff * ambient_light + f_env * (ambient_light * env_weight / AMBIENT_SHARE);
     for (int i = 0; i < n_directional_lights; i++) {
         vec3 l = normalize(-directional_lights[i].direction);
         vec3 h = normalize(l + v);
