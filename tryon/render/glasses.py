@@ -49,6 +49,9 @@ class RenderOptions:
         and 0 for video, where on a software rasteriser 4x MSAA triples the render time
     fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
         so they never show down the cheeks or over the ears; False draws them whole
+    supersample : anti-aliasing where no MSAA is used (video): the tile is rendered at ``supersample``
+        times its size in each direction and box-filtered down (premultiplied, so averaging is exact);
+        on a software rasteriser 2x costs less than 4x MSAA for nearly the same edges. 1: none
     """
 
     backend: Backend | None = None
@@ -56,6 +59,7 @@ class RenderOptions:
     region_only: bool = True
     msaa_samples: int | None = None
     fade_temples: bool = True
+    supersample: int = 2
 
 
 class GlassesRenderer:
@@ -224,9 +228,13 @@ class GlassesRenderer:
         lighting: Lighting | None,
     ) -> Overlay:
         x, y, w, h = tile
+        # Supersampling replaces MSAA where MSAA is off (video); stills keep their MSAA.
+        factor = max(int(self.options.supersample), 1) if self.msaa_samples <= 1 else 1
         cam = self.camera
-        cam.fx, cam.fy = float(camera_matrix[0, 0]), float(camera_matrix[1, 1])
-        cam.cx, cam.cy = float(camera_matrix[0, 2]) - x, float(camera_matrix[1, 2]) - y
+        cam.fx, cam.fy = float(camera_matrix[0, 0]) * factor, float(camera_matrix[1, 1]) * factor
+        # GL's continuous pixel coordinates scale exactly: tile pixel i covers supersampled f*i .. f*i+f.
+        cam.cx = (float(camera_matrix[0, 2]) - x) * factor
+        cam.cy = (float(camera_matrix[1, 2]) - y) * factor
         self.scene.set_pose(self.occluder_node, pose)
         for node in self._glasses_nodes:
             self.scene.set_pose(node, model_matrix)
@@ -235,5 +243,15 @@ class GlassesRenderer:
         self.light.color = np.asarray(light.key_color, dtype=np.float64)
         self.light.intensity = float(light.key_intensity)
         self.scene.set_pose(self.light_node, light.key_pose())
-        rgba = self.worker.render(self.scene, w, h, self.msaa_samples)
+        rgba = self.worker.render(self.scene, w * factor, h * factor, self.msaa_samples)
+        if factor > 1:
+            rgba = box_downsample(rgba, factor)
         return Overlay(rgba=rgba, x=x, y=y)
+
+
+def box_downsample(rgba: np.ndarray, factor: int) -> np.ndarray:
+    """(h*f, w*f, 4) uint8 premultiplied -> (h, w, 4): the mean of each f x f block, rounded."""
+    import cv2
+
+    h, w = rgba.shape[0] // factor, rgba.shape[1] // factor
+    return cv2.resize(rgba, (w, h), interpolation=cv2.INTER_AREA)

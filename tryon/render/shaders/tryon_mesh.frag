@@ -66,6 +66,7 @@ out vec4 frag_color;
 
 const float PI = 3.141592653589793;
 const float AMBIENT_SHARE = 0.6;
+const float MIN_KEY_ROUGHNESS = 0.45;
 
 void main()
 {
@@ -105,11 +106,14 @@ void main()
     vec3 dndy = dFdy(n);
     float variance = 0.25 * (dot(dndx, dndx) + dot(dndy, dndy));
     float a2 = roughness * roughness;
-    roughness = sqrt(clamp(a2 + min(2.0 * variance, 0.18), 0.0, 1.0));
+    roughness = sqrt(clamp(a2 + min(2.0 * variance, 0.5), 0.0, 1.0));
+    // A rim is a few pixels wide: a mirror-sharp highlight on it is a single-pixel sparkle whatever
+    // the filtering, so the key light's lobe is never sharper than roughness MIN_KEY_ROUGHNESS.
+    float key_roughness = max(roughness, MIN_KEY_ROUGHNESS);
 
     vec3 c_diff = base_color.rgb * (1.0 - metallic) * 0.96;
     vec3 f0 = mix(vec3(0.04), base_color.rgb, metallic);
-    float a = roughness * roughness;
+    float a = key_roughness * key_roughness;
     float shininess = max(2.0 / (a * a) - 2.0, 1.0);
     float norm = (shininess + 8.0) / (8.0 * PI);
 
