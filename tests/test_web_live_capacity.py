@@ -4,11 +4,13 @@ The server (``benchmarks.web_load.ServerProcess``: one gthread worker, 8 threads
 allows two live sessions. Twenty clients connect together; the two that get a session keep it until
 every client has had its first answer, so the other eighteen must be refused. Every client must
 either get composited frames or the ``busy`` message followed by a close frame (an orderly close, not
-a dropped connection), and the server's stderr must hold no traceback and no ``OSError``.
+a dropped connection), and the server's stderr must hold no traceback and no ``OSError``. Half the
+clients are a strict one on wsproto, half the documented simple-websocket client.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -84,6 +86,35 @@ class WsClient:
         self.sock.close()
 
 
+class SimpleClient:
+    """The documented Python client (simple-websocket), behind :class:`WsClient`'s interface."""
+
+    def __init__(self, url: str) -> None:
+        from simple_websocket import Client
+
+        self.ws = Client.connect(url)
+
+    def receive(self) -> str | bytes | CloseConnection:
+        from simple_websocket import ConnectionClosed
+
+        try:
+            message = self.ws.receive(timeout=TIMEOUT_S)
+        except ConnectionClosed:
+            return CloseConnection(code=int(self.ws.close_reason))
+        if message is None:
+            raise TimeoutError("no message")
+        return message
+
+    def send(self, data: bytes) -> None:
+        self.ws.send(data)
+
+    def close(self) -> None:
+        from simple_websocket import ConnectionClosed
+
+        with contextlib.suppress(ConnectionClosed, OSError):  # its reader may have shut the socket
+            self.ws.close()
+
+
 @pytest.fixture(scope="module")
 def webcam_jpeg(shared: Path) -> bytes:
     path = shared / "video" / "webcam_office_640x480.avi"
@@ -96,9 +127,9 @@ def webcam_jpeg(shared: Path) -> bytes:
     return cv2.imencode(".jpg", bgr)[1].tobytes()
 
 
-def _client(url: str, jpeg: bytes, all_answered: threading.Barrier, out: Outcome) -> None:
+def _client(url: str, jpeg: bytes, all_answered: threading.Barrier, out: Outcome, kind: type) -> None:
     try:
-        ws = WsClient(url)
+        ws = kind(url)
         first = ws.receive()
         out.first = json.loads(first) if isinstance(first, str) else None
         if out.first and out.first.get("type") == "ready":
@@ -130,8 +161,12 @@ def test_twenty_sockets_get_frames_or_busy_and_an_orderly_close(face_model: Path
     with ServerProcess(str(face_model), max_live=MAX_LIVE, server="gunicorn") as server:
         url = f"{server.url}/tryon/ws?frame=milano-round"
         threads = [
-            threading.Thread(target=_client, args=(url, webcam_jpeg, all_answered, out), daemon=True)
-            for out in outcomes
+            threading.Thread(
+                target=_client,
+                args=(url, webcam_jpeg, all_answered, out, (WsClient, SimpleClient)[i % 2]),
+                daemon=True,
+            )
+            for i, out in enumerate(outcomes)
         ]
         for t in threads:
             t.start()

@@ -25,18 +25,23 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from simple_websocket import ConnectionClosed, Server
+from wsproto.events import Ping
 from wsproto.utilities import LocalProtocolError
 
 log = logging.getLogger(__name__)
 
 #: How long an orderly close waits for the peer's close frame before shutting the connection (s).
 CLOSE_WAIT_S = 5.0
+#: How long the first message waits for the answer to a ping (s); see :meth:`LiveSocket.send`.
+FIRST_PONG_WAIT_S = 2.0
+_POLL_S = 0.005
 _SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket")
 
 
@@ -90,11 +95,31 @@ class LiveSocket(Server):
         if key is None:
             raise RuntimeError("this server does not hand its socket to the application (werkzeug, gunicorn)")
         self.connection = _Connection(environ[key])
+        self._reader_confirmed = False
         super().__init__({**environ, key: self.connection}, **options)
+
+    def _confirm_reader(self, wait_s: float = FIRST_PONG_WAIT_S) -> None:
+        """Ping, and wait (at most ``wait_s``) for the pong before the first message.
+
+        A client that reads the handshake response and the next frames in one read may leave those
+        frames unparsed until more bytes arrive (simple-websocket's client does): a ``busy`` sent at
+        once, followed by the close, then looked like a connection closed without a word. Once the
+        pong is back the client is reading frames; without one, the message itself is the "more
+        bytes" that wakes such a client up.
+        """
+        self._reader_confirmed = True
+        self.pong_received = False
+        self.connection.send(self.ws.send(Ping(b"ready?")))
+        deadline = time.monotonic() + wait_s
+        while not self.pong_received and self.connected and time.monotonic() < deadline:
+            time.sleep(_POLL_S)  # the reader thread sets pong_received
+        self.pong_received = True
 
     def send(self, data: str | bytes) -> None:
         """Send one message; a connection the peer has closed raises ``ConnectionClosed``."""
         try:
+            if not self._reader_confirmed:
+                self._confirm_reader()
             super().send(data)
         except (OSError, LocalProtocolError) as exc:
             self.connected = False
