@@ -19,14 +19,14 @@ def test_composite_is_premultiplied_over_in_place() -> None:
     tile = np.zeros((4, 4, 4), np.uint8)
     tile[0, 0] = (50, 50, 50, 128)  # half-covered grey, premultiplied
     tile[1, 1] = (255, 0, 0, 255)  # opaque red (RGB order from the renderer)
-    out = composite(frame, Overlay(tile, x=8, y=8))  # partly outside the frame
+    out = composite(frame, Overlay(tile, x=8, y=8), shadow=False)  # partly outside the frame
     assert out is frame
     assert tuple(frame[8, 8]) == (150, 150, 150)  # 50 + 200 * 127/255
     assert tuple(frame[9, 9]) == (0, 0, 255)  # BGR
     assert tuple(frame[8, 9]) == (200, 200, 200)  # alpha 0 leaves the frame untouched
     assert (frame[:8] == 200).all()
-    composite(frame, Overlay(tile, x=20, y=20))  # entirely outside: nothing happens, no error
-    composite(frame, Overlay(tile, x=-3, y=-3))  # clipped at the top-left
+    composite(frame, Overlay(tile, x=20, y=20), shadow=False)  # entirely outside: nothing happens, no error
+    composite(frame, Overlay(tile, x=-3, y=-3), shadow=False)  # clipped at the top-left
     assert tuple(frame[0, 0]) == (200, 200, 200)
 
 

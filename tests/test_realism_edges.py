@@ -111,3 +111,18 @@ def test_video_supersampling_halves_the_edge_error_of_no_anti_aliasing(
     # as a difference from MSAA of its own (milano gold: 0.58 of no-AA's, measured December 2026).
     if colour_id == "black":
         assert picture_error["ssaa2"] < 0.5 * picture_error["none"], picture_error
+
+
+def test_supersampling_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tryon.render import resolve_supersample
+
+    monkeypatch.delenv("TRYON_SUPERSAMPLE", raising=False)
+    assert resolve_supersample(None) == 1  # off by default: it about doubles a video tile's render
+    assert resolve_supersample(2) == 2
+    monkeypatch.setenv("TRYON_SUPERSAMPLE", "2")
+    assert resolve_supersample(None) == 2
+    monkeypatch.setenv("TRYON_SUPERSAMPLE", "two")
+    with pytest.raises(ValueError, match="TRYON_SUPERSAMPLE must be a whole number"):
+        resolve_supersample(None)
+    with pytest.raises(ValueError, match="1 \\(none\\) to 4"):
+        resolve_supersample(8)

@@ -24,7 +24,15 @@ Design (see ``../shared/README.md`` for the measurements behind it):
 """
 
 from tryon.render.camera import MEDIAPIPE_VERTICAL_FOV_DEG, Z_FAR_CM, Z_NEAR_CM, default_intrinsics, project
-from tryon.render.gl import EGL_PACKAGES, Backend, GLWorker, RenderError, gl_worker, resolve_msaa
+from tryon.render.gl import (
+    EGL_PACKAGES,
+    Backend,
+    GLWorker,
+    RenderError,
+    gl_worker,
+    resolve_msaa,
+    resolve_supersample,
+)
 from tryon.render.glasses import GlassesRenderer, Overlay, RenderOptions
 from tryon.render.studio import studio_render
 
@@ -43,5 +51,6 @@ __all__ = [
     "gl_worker",
     "project",
     "resolve_msaa",
+    "resolve_supersample",
     "studio_render",
 ]

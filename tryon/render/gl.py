@@ -365,6 +365,21 @@ def resolve_msaa(requested: int | None, *, still: bool) -> int:
     return 4 if still else 0
 
 
+def resolve_supersample(requested: int | None) -> int:
+    """The video tiles' supersampling factor: the request, else ``$TRYON_SUPERSAMPLE``, else 1 (none)."""
+    if requested is None:
+        env = os.environ.get("TRYON_SUPERSAMPLE", "").strip()
+        if not env:
+            return 1
+        try:
+            requested = int(env)
+        except ValueError:
+            raise ValueError(f"TRYON_SUPERSAMPLE must be a whole number such as 2, got {env!r}") from None
+    if not 1 <= int(requested) <= 4:
+        raise ValueError(f"supersampling must be 1 (none) to 4, got {requested}")
+    return int(requested)
+
+
 def _explain_start_failure(backend: Backend, exc: BaseException) -> RenderError:
     if backend == "egl":
         hint = (

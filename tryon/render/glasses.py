@@ -18,7 +18,7 @@ import trimesh
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting
 from tryon.render.camera import Z_FAR_CM, Z_NEAR_CM, project
-from tryon.render.gl import Backend, gl_worker, resolve_msaa
+from tryon.render.gl import Backend, gl_worker, resolve_msaa, resolve_supersample
 from tryon.render.materials import concatenate, frame_pbr, lens_pbr, material_groups, primitive
 
 TILE_QUANTUM = 32
@@ -50,8 +50,10 @@ class RenderOptions:
     fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
         so they never show down the cheeks or over the ears; False draws them whole
     supersample : anti-aliasing where no MSAA is used (video): the tile is rendered at ``supersample``
-        times its size in each direction and box-filtered down (premultiplied, so averaging is exact);
-        on a software rasteriser 2x costs less than 4x MSAA for nearly the same edges. 1: none
+        times its size in each direction and box-filtered down (premultiplied, so averaging is exact).
+        None picks ``$TRYON_SUPERSAMPLE`` or else 1 (none). 2 halves the edge error of no
+        anti-aliasing for less than 4x MSAA costs, but still about doubles a video tile's render time
+        on a software rasteriser, so it is opt-in (see ``tests/test_realism_edges.py``)
     """
 
     backend: Backend | None = None
@@ -59,7 +61,7 @@ class RenderOptions:
     region_only: bool = True
     msaa_samples: int | None = None
     fade_temples: bool = True
-    supersample: int = 2
+    supersample: int | None = None
 
 
 class GlassesRenderer:
@@ -229,7 +231,7 @@ class GlassesRenderer:
     ) -> Overlay:
         x, y, w, h = tile
         # Supersampling replaces MSAA where MSAA is off (video); stills keep their MSAA.
-        factor = max(int(self.options.supersample), 1) if self.msaa_samples <= 1 else 1
+        factor = resolve_supersample(self.options.supersample) if self.msaa_samples <= 1 else 1
         cam = self.camera
         cam.fx, cam.fy = float(camera_matrix[0, 0]) * factor, float(camera_matrix[1, 1]) * factor
         # GL's continuous pixel coordinates scale exactly: tile pixel i covers supersampled f*i .. f*i+f.
