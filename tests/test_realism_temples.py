@@ -75,3 +75,63 @@ def test_no_temple_drawn_inside_the_lower_face(shared: Path, face_model: Path, c
     )
     assert judged >= 0.8 * index / step, f"the judge found a face in only {judged} frames"
     assert clean >= MIN_CLEAN_SHARE, dirty
+
+
+def coverage(overlay, shape: tuple[int, int]) -> np.ndarray:  # noqa: ANN001 - a tryon.render.Overlay
+    """The tile's alpha pasted into a frame-sized (h, w) uint8 canvas."""
+    canvas = np.zeros(shape, np.uint8)
+    th, tw = overlay.rgba.shape[:2]
+    x0, y0 = max(overlay.x, 0), max(overlay.y, 0)
+    x1, y1 = min(overlay.x + tw, shape[1]), min(overlay.y + th, shape[0])
+    canvas[y0:y1, x0:x1] = overlay.rgba[y0 - overlay.y : y1 - overlay.y, x0 - overlay.x : x1 - overlay.x, 3]
+    return canvas
+
+
+def test_occluder_leaves_the_frame_front_whole(shared: Path, face_model: Path) -> None:
+    """No pixel of the frame front (rims, bridge, pads, hinges) is hidden by the head occluder.
+
+    The front alone (the model without its temples) is drawn without occlusion; every pixel of it
+    that is opaque must still be drawn when the whole model is rendered with the occluder. Before the
+    occluder's nose and brow were pushed behind the frame, the nose cut notches into the lower inner
+    rims of the close-up clip (about 200 pixels per frame).
+    """
+    from dataclasses import replace
+
+    from tryon.canonical import head_occluder, load_canonical_face
+    from tryon.configurator import configure
+    from tryon.render import GlassesRenderer, RenderOptions, default_intrinsics
+
+    model = configure("torino-rectangle", colour="black", lens="clear")
+    front = replace(model, parts=[p for p in model.parts if p.role != "temple"])
+    occluder = head_occluder(load_canonical_face(str(face_model)))
+    whole = GlassesRenderer(occluder, RenderOptions(occlusion=True, fade_temples=False))
+    whole.set_glasses(model)
+    alone = GlassesRenderer(occluder, RenderOptions(occlusion=False))
+    alone.set_glasses(front)
+    capture = cv2.VideoCapture(str(shared / "video" / "single_face_480x332.mp4"))
+    cut = {}
+    try:
+        with TryOnPipeline(model, PipelineOptions(running_mode="image", model_path=face_model)) as pipe:
+            index = 0
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    break
+                faces, ts = pipe.track(image)
+                if faces:
+                    (pose,) = pipe.poses(faces, ts)
+                    args = ([pose.matrix], [pipe.model_matrix(pose)], default_intrinsics(*image.shape[1::-1]))
+                    (with_occluder,) = whole.render(*args, image.shape[1::-1])
+                    (front_only,) = alone.render(*args, image.shape[1::-1])
+                    drawn = [coverage(o, image.shape[:2]) for o in (with_occluder, front_only)]
+                    hidden = (drawn[1] >= 200) & (drawn[0] < 100)
+                    cut[index] = int(hidden.sum())
+                index += 1
+    finally:
+        capture.release()
+        whole.close()
+        alone.close()
+    worst, total = max(cut.values()), sum(cut.values())
+    print(f"\nfront pixels hidden by the occluder, per frame: max {worst}, total {total}")
+    assert len(cut) > 40
+    assert max(cut.values()) <= 3, {i: n for i, n in cut.items() if n}
