@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -156,6 +158,18 @@ class Favourite(db.Model):
     """A frame the customer saved, with its configuration and (with consent) a snapshot JPEG."""
 
     __tablename__ = "favourites"
+    #: One favourite per configuration (migration 0003): a repeated save finds the first one.
+    __table_args__ = (
+        Index(
+            "uq_favourites_user_configuration",
+            "user_id",
+            "frame_id",
+            "size_label",
+            "colour_id",
+            "lens_id",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -239,6 +253,15 @@ class Booking(db.Model):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("status IN ('booked', 'cancelled', 'attended', 'no_show')", name="status"),
+        # One customer, one chair: at most one active booking per customer and start (0003).
+        Index(
+            "uq_bookings_user_start_active",
+            "user_id",
+            "start_utc",
+            unique=True,
+            sqlite_where=sql_text("status = 'booked'"),
+            postgresql_where=sql_text("status = 'booked'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -311,6 +334,23 @@ class Measurement(db.Model):
     """A face measurement (e.g. pupillary distance) in millimetres with its 95% confidence half-width."""
 
     __tablename__ = "measurements"
+    #: The same reading saved twice is one row (0003); NULLs are distinct in a unique index, hence
+    #: the second, partial index for readings without an interval.
+    __table_args__ = (
+        Index(
+            "uq_measurements_user_reading", "user_id", "kind", "method", "value_mm", "ci95_mm", unique=True
+        ),
+        Index(
+            "uq_measurements_user_reading_no_ci",
+            "user_id",
+            "kind",
+            "method",
+            "value_mm",
+            unique=True,
+            sqlite_where=sql_text("ci95_mm IS NULL"),
+            postgresql_where=sql_text("ci95_mm IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -29,7 +29,7 @@ from typing import Protocol
 from flask import Flask, current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .extensions import db
 from .models import Booking, Communication, Store, User, utcnow
@@ -240,13 +240,29 @@ def due_reminders(day: date | None = None) -> list[Booking]:
     return due
 
 
+def _claim_reminder(booking: Booking) -> bool:
+    """Mark ``booking`` reminded before sending, so that of two overlapping runs (a cron job started
+    twice) only one sends; False when another run claimed it, or it was cancelled, meanwhile."""
+    claimed = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == "booked", Booking.reminder_sent_at.is_(None))
+        .values(reminder_sent_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
 def send_reminders(day: date | None = None) -> list[Communication]:
-    """Send the reminder of every fitting :func:`due_reminders` finds; each is sent once."""
+    """Send the reminder of every fitting :func:`due_reminders` finds; each is sent once (a failed
+    delivery is released again for the next run)."""
     sent = []
     for booking in due_reminders(day):
+        if not _claim_reminder(booking):
+            continue
         entry = notify_booking(booking, "reminder")
-        if entry.status == "sent":
-            booking.reminder_sent_at = utcnow()
+        if entry.status != "sent":
+            booking.reminder_sent_at = None
             db.session.commit()
         sent.append(entry)
     return sent

@@ -42,13 +42,21 @@ def _error_message(exc: services.BookingError) -> str:
         return _("This slot has just been fully booked. Please choose another time.")
     if isinstance(exc, services.InvalidSlotError):
         return _("That time is not a bookable slot any more. Please choose another one.")
+    if isinstance(exc, services.ChangedMeanwhileError):
+        return _("This fitting was changed at the same time. Please check it and try again.")
     if isinstance(exc, services.NotChangeableError):
         return _("This fitting can no longer be changed.")
-    if "already have a fitting" in str(exc):
+    if isinstance(exc, services.AlreadyBookedError):
         return _("You already have a fitting at that time.")
     if "favourites" in str(exc):
         return _("Some of the selected favourites do not exist.")
     return _("The booking could not be made.")
+
+
+def _error_status(exc: services.BookingError) -> int:
+    """409 when the request collides with what others (or the customer's other click) did, else 400."""
+    conflicts = (services.SlotFullError, services.AlreadyBookedError, services.ChangedMeanwhileError)
+    return 409 if isinstance(exc, conflicts) else 400
 
 
 def _pick_day(store: Store, days: list[date]) -> date:
@@ -139,7 +147,7 @@ def confirm(store_id: str) -> Any:
         booking = services.book(current_user, store.id, start, favourite_ids)
     except services.BookingError as exc:
         flash(_error_message(exc), "error")
-        status = 409 if isinstance(exc, services.SlotFullError) else 400
+        status = _error_status(exc)
         return _picker(store, status=status, day=start.astimezone(store.tz).date())
     notify_booking(booking, "booking_confirmed")
     flash(_("Your fitting is booked. See you soon!"), "success")
@@ -178,11 +186,12 @@ def ics(booking_id: int) -> Response:
 def cancel(booking_id: int) -> Any:
     booking = own_booking(booking_id)
     try:
-        services.cancel(booking)
+        cancelled = services.cancel(booking)
     except services.BookingError as exc:
         flash(_error_message(exc), "error")
         return redirect(url_for("booking.detail", booking_id=booking.id))
-    notify_booking(booking, "booking_cancelled")
+    if cancelled:  # a simultaneous identical request (double click) found it done: one e-mail
+        notify_booking(booking, "booking_cancelled")
     flash(_("Your fitting has been cancelled."), "info")
     return redirect(url_for("profile.index"))
 
@@ -202,13 +211,14 @@ def reschedule(booking_id: int) -> Any:
         flash(_("Please choose a time slot."), "error")
         return _picker(booking.store, booking=booking, status=400)
     try:
-        services.reschedule(booking, start)
+        moved = services.reschedule(booking, start)
     except services.BookingError as exc:
         flash(_error_message(exc), "error")
-        status = 409 if isinstance(exc, services.SlotFullError) else 400
+        status = _error_status(exc)
         return _picker(
             booking.store, booking=booking, status=status, day=start.astimezone(booking.store.tz).date()
         )
-    notify_booking(booking, "booking_rescheduled")
+    if moved:  # False: it already was at that time (an identical request was faster): no e-mail
+        notify_booking(booking, "booking_rescheduled")
     flash(_("Your fitting has been moved."), "success")
     return redirect(url_for("booking.detail", booking_id=booking.id))

@@ -13,14 +13,13 @@ from typing import Any
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..auth.forms import normalise_phone
 from ..auth.passwords import verify_password
 from ..extensions import db
 from ..models import MEASUREMENT_KINDS, Favourite, Measurement, utcnow
 from ..security import wants_json
-from . import bp, snapshots
+from . import bp, saving, snapshots
 from .erasure import erase_account
 from .export import export_data
 from .forms import ConsentForm, DeleteAccountForm, DetailsForm
@@ -181,34 +180,9 @@ def add_favourite() -> Any:
             flash(message, "error")
             return redirect(url_for("profile.favourites"))
         return _json_error(409, "too_many_favourites", message)
-    existing = db.session.scalar(
-        select(Favourite).where(
-            Favourite.user_id == user.id,
-            Favourite.frame_id == config.frame_id,
-            Favourite.size_label == config.size_label,
-            Favourite.colour_id == config.colour_id,
-            Favourite.lens_id == config.lens_id,
-        )
-    )
     stored = bool(jpeg and user.consent_snapshots)
-    created = False
-    if existing is not None and (not stored or existing.snapshot_path is None):
-        fav = existing
-        if stored:
-            fav.snapshot_path = snapshots.store(user.id, jpeg)
-    else:
-        fav = Favourite(
-            user_id=user.id,
-            frame_id=config.frame_id,
-            size_label=config.size_label,
-            colour_id=config.colour_id,
-            lens_id=config.lens_id,
-        )
-        if stored:
-            fav.snapshot_path = snapshots.store(user.id, jpeg)
-        db.session.add(fav)
-        created = True
-    db.session.commit()
+    # One favourite per configuration, also against a double click: the same save finds the first.
+    fav, created = saving.save_favourite(user.id, config, jpeg if stored else None)
     note = None
     if jpeg and not user.consent_snapshots:
         note = _("The snapshot was not kept: allow storing snapshots in your profile's privacy settings.")
@@ -315,17 +289,17 @@ def add_measurement() -> Any:
         ci95 = _number(data, "ci95_mm", required=False, low=0.0, high=100.0)
     except ValueError as exc:
         return _json_error(400, "invalid_measurement", str(exc))
-    measurement = Measurement(user_id=current_user.id, kind=kind, value_mm=value, ci95_mm=ci95, method=method)
-    db.session.add(measurement)
-    db.session.commit()
+    # The same reading sent twice (double click, retry) is recorded once: 201 new, 200 already there.
+    measurement, created = saving.save_measurement(current_user.id, kind, value, ci95, method)
     return jsonify(
         id=measurement.id,
         kind=kind,
         value_mm=value,
         ci95_mm=ci95,
         method=method,
+        created=created,
         created_at=measurement.created_at.isoformat() + "Z",
-    ), 201
+    ), 201 if created else 200
 
 
 @bp.post("/measurements/<int:measurement_id>/delete")
