@@ -216,7 +216,7 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
     A failing optional phase (sweep, leak check, web) is recorded under ``errors`` and the others go
     on; bad input (resolution, source, frame id) raises before anything is measured.
     """
-    from tryon.configurator import configure
+    from models3d.configurator import configure
     from tryon.pipeline import PipelineOptions
 
     config.validate()

@@ -119,8 +119,8 @@ def subdivide_to(model: GlassesModel, target: int) -> tuple[GlassesModel, int]:
 def sweep_model(frame_id: str, target: int, catalogue: object | None = None) -> SweepModel:
     """Frame ``frame_id`` (default size, colour, lens) re-built at about ``target`` triangles."""
     from models3d.catalogue import ParametricGeometry
+    from models3d.configurator import configure_choice, resolve
     from models3d.parametric import FrameSpec, build_model
-    from tryon.configurator import configure_choice, resolve
 
     if target < 12:
         raise ValueError(f"a triangle target must be at least 12, got {target}")

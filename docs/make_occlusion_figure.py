@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from models3d.catalogue import load_catalogue
-from tryon.configurator import configure
+from models3d.configurator import configure
 from tryon.pipeline import PipelineOptions, TryOnPipeline
 from tryon.render import RenderOptions
 from tryon.sources import VideoFileSource

@@ -56,7 +56,7 @@ def faces(shared: Path) -> list[tuple[str, np.ndarray]]:
 
 def render_cells(shared: Path, out_dir: Path) -> None:
     """Render every (frame, picture) close-up into ``out_dir`` as ``r{row}_c{col}.png``."""
-    from tryon.configurator import configure
+    from models3d.configurator import configure
     from tryon.pipeline import PipelineOptions, TryOnPipeline
 
     pictures = faces(shared)

@@ -332,7 +332,7 @@ def _save_png(rgb: Any, path: Path, palette: bool = False) -> None:
 @_catalogue_errors
 def cmd_preview(args: argparse.Namespace) -> int:
     """``tryon frames preview ID -o PNG``: a 3/4 studio picture on white."""
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     if args.width < 16 or args.height < 16 or args.width > 4096 or args.height > 4096:
         return _fail("--width/--height must be between 16 and 4096 pixels")
@@ -350,7 +350,7 @@ def cmd_thumbnails(args: argparse.Namespace) -> int:
     """``tryon frames thumbnails [-o DIR]``: one PNG per frame, with a progress bar."""
     from tqdm import tqdm
 
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     cat = _load(args)
     out_dir = Path(args.output) if args.output else _catalogue_path(args).resolve().parent / "thumbnails"

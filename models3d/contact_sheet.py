@@ -72,7 +72,7 @@ def make_contact_sheet(
     from tqdm import tqdm
 
     from models3d.catalogue import load_catalogue
-    from tryon.configurator import configure, resolve
+    from models3d.configurator import configure, resolve
     from tryon.fit import fit_metrics
     from tryon.images import read_image
     from tryon.pipeline import PipelineOptions, TryOnPipeline

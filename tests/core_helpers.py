@@ -11,6 +11,6 @@ from tryon.glasses import GlassesModel
 def catalogue_model(frame_id: str | None = None, lens: str | None = None) -> GlassesModel:
     """A real catalogue frame (the first one by default)."""
     from models3d.catalogue import load_catalogue
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     return configure(frame_id or load_catalogue().frames[0].id, lens=lens)

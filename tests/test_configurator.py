@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from models3d.catalogue import UnknownFrameError, load_catalogue
-from tryon.configurator import configure, resolve
+from models3d.configurator import configure, resolve
 from tryon.glasses import GlassesModel
 
 

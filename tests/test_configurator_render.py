@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from models3d.catalogue import load_catalogue
-from tryon.configurator import configure
+from models3d.configurator import configure
 from tryon.fit import fit_metrics
 
 # Slow (every frame on three photos), and generated meshes go to a per-test cache, never the

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tryon.configurator import configure
+from models3d.configurator import configure
 from tryon.fit import CANONICAL_CM, face_space_points, fit_metrics
 from tryon.placement import FacePlacement
 

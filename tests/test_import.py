@@ -15,11 +15,11 @@ import pytest
 import trimesh
 
 from models3d.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from models3d.configurator import configure
 from models3d.importer import ModelImportError, import_model, reapply
 from models3d.importer import files as importer_files
 from models3d.parametric import FrameSpec, build_model
 from models3d.validate import validate_catalogue
-from tryon.configurator import configure
 
 KHRONOS = ("glasses3d", "khronos_sunglasses", "SunglassesKhronos.glb")
 THUG = ("glasses3d", "mindar_thuglife", "scene.gltf")

@@ -68,7 +68,7 @@ def chromatic_swatches() -> list[tuple[str, str, str]]:
 
 
 def dress(frame_id: str, colour_id: str, images: list[np.ndarray]) -> list[np.ndarray]:
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     model = configure(frame_id, colour=colour_id, lens="clear")
     with TryOnPipeline(model, PipelineOptions(running_mode="image")) as pipe:

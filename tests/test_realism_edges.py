@@ -45,7 +45,7 @@ def sparkle_excess(before_bgr: np.ndarray, after_bgr: np.ndarray) -> np.ndarray:
 def test_no_isolated_bright_pixels_on_metal_rims(
     shared: Path, face_model: Path, frame_id: str, colour_id: str
 ) -> None:
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     model = configure(frame_id, colour=colour_id, lens="clear")
     with TryOnPipeline(model, PipelineOptions(running_mode="image", model_path=face_model)) as pipe:
@@ -70,7 +70,7 @@ def webcam_frame_720p(shared: Path, index: int = 300) -> np.ndarray:
 def test_video_supersampling_halves_the_edge_error_of_no_anti_aliasing(
     shared: Path, face_model: Path, frame_id: str, colour_id: str
 ) -> None:
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     model = configure(frame_id, colour=colour_id, lens="clear")
     image = webcam_frame_720p(shared)

@@ -30,7 +30,7 @@ def test_shadow_falls_just_below_an_opaque_bar() -> None:
 
 
 def test_shadow_is_visible_under_the_rims_on_a_photo(shared: Path, face_model: Path) -> None:
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     image = read_image(shared / "faces" / "obama.jpg")
     model = configure("torino-rectangle", colour="black", lens="clear")

@@ -42,7 +42,7 @@ def drawn_pixels(before_bgr: np.ndarray, after_bgr: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize(("clip", "step"), [("single_face_480x332.mp4", 1), ("webcam_office_640x480.avi", 3)])
 def test_no_temple_drawn_inside_the_lower_face(shared: Path, face_model: Path, clip: str, step: int) -> None:
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     model = configure("torino-rectangle", colour="black", lens="clear")
     capture = cv2.VideoCapture(str(shared / "video" / clip))
@@ -97,8 +97,8 @@ def test_occluder_leaves_the_frame_front_whole(shared: Path, face_model: Path) -
     """
     from dataclasses import replace
 
+    from models3d.configurator import configure
     from tryon.canonical import head_occluder, load_canonical_face
-    from tryon.configurator import configure
     from tryon.render import GlassesRenderer, RenderOptions, default_intrinsics
 
     model = configure("torino-rectangle", colour="black", lens="clear")

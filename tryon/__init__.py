@@ -4,7 +4,7 @@ Track a face, place a pair of glasses on it at real size, render them with the h
 should, and composite them into the picture::
 
     from tryon import PipelineOptions, TryOnPipeline
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     with TryOnPipeline(configure("milano-round"), PipelineOptions(running_mode="image")) as pipe:
         result = pipe.process(frame_bgr)        # result.image, result.faces, result.timings_ms

@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _configure(args: argparse.Namespace):  # noqa: ANN202 - returns a GlassesModel
     from models3d.catalogue import load_catalogue
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     frame_id = args.frame or load_catalogue().frames[0].id
     return configure(frame_id, size=args.size, colour=args.colour, lens=args.lens)
@@ -225,7 +225,7 @@ class _Wardrobe:
         return self.catalogue.get(self.ids[self.i])
 
     def model(self):  # noqa: ANN201
-        from tryon.configurator import configure
+        from models3d.configurator import configure
 
         return configure(self.ids[self.i], size=self.size, colour=self.colour, lens=self.lens)
 

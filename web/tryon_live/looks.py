@@ -125,7 +125,7 @@ def update_look(catalogue: Any, current: Look | None, message: dict[str, Any]) -
 
 def build_model(look: Look, catalogue: Any) -> Any:
     """The renderable ``GlassesModel`` of a look (geometry cached per process by the configurator)."""
-    from tryon.configurator import configure
+    from models3d.configurator import configure
 
     return configure(look.frame_id, size=look.size, colour=look.colour, lens=look.lens, catalogue=catalogue)
 

@@ -5,8 +5,8 @@
 Geometry for a ``(frame, size)`` is built once per process (from the on-disk mesh cache keyed by
 the spec hash, see :mod:`models3d.geometry`) and shared: changing the colour or the lens only
 changes materials (:meth:`tryon.glasses.GlassesModel.with_materials`), the meshes are the very
-same objects. The catalogue lives in the ``models3d`` package; this module is the core's one door
-to it.
+same objects. It lives next to the catalogue it resolves: the real-time core (``tryon``) only ever
+receives the finished :class:`~tryon.glasses.GlassesModel` and imports nothing from ``models3d``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from models3d.catalogue import load_catalogue
+from models3d.geometry import frame_geometry
 from tryon.glasses import GlassesModel, GlassesPart
 
 if TYPE_CHECKING:
@@ -57,8 +59,6 @@ def resolve(
     Raises ``models3d.catalogue.UnknownFrameError`` (a ``KeyError``) naming the bad id and the
     closest valid ones.
     """
-    from models3d.catalogue import load_catalogue
-
     cat = catalogue if catalogue is not None else load_catalogue()
     entry = cat.get(frame_id)
     return Configuration(entry, entry.size(size), entry.colour(colour), entry.lens(lens))
@@ -78,8 +78,6 @@ def configure(
 
 def configure_choice(choice: Configuration) -> GlassesModel:
     """The renderable model of a resolved :class:`Configuration`."""
-    from models3d.geometry import frame_geometry
-
     base = frame_geometry(choice.frame, choice.size)
     if not choice.colour.keeps_model_materials:
         base = _without_fixed_materials(base)
