@@ -138,3 +138,45 @@ def test_window_backend_draws_the_same_picture(shared: Path, tmp_path: Path) -> 
     assert drawn["egl"].sum() > 200 and drawn["window"].sum() > 200
     overlap = (drawn["egl"] & drawn["window"]).sum() / (drawn["egl"] | drawn["window"]).sum()
     assert overlap > 0.8, overlap
+
+
+def _without_display() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    return env
+
+
+def test_mirror_without_a_display_says_use_headless(shared: Path) -> None:
+    """No X11/Wayland display and no --headless: one line and exit 2, not Qt's SIGABRT."""
+    import subprocess
+    import sys
+
+    video = str(shared / "video" / "webcam_office_640x480.avi")
+    cmd = [sys.executable, "-m", "tryon", "mirror", "--source", video, "--frames", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_without_display())
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert done.stderr.splitlines() == [
+        "tryon: error: no display to open a window on; use --headless (or set DISPLAY)"
+    ]
+    assert done.stdout == ""
+
+
+def test_opencv_camera_warnings_only_with_verbose() -> None:
+    """A camera that is not there: one line of ours; OpenCV's back-end chatter only with -v."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "tryon", "mirror", "--headless", "--camera", "9", "--frames", "1"]
+    quiet = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_without_display())
+    assert quiet.returncode == 2, quiet.stderr[-2000:]
+    assert quiet.stderr.splitlines() == [
+        "tryon: error: camera 9 cannot be opened: is it connected, and not used by another program? "
+        "(on Linux check /dev/video*, and that your user may read it)"
+    ]
+    verbose_cmd = [cmd[0], "-m", "tryon", "-v", *cmd[3:]]
+    verbose = subprocess.run(verbose_cmd, capture_output=True, text=True, timeout=120, env=_without_display())
+    assert verbose.returncode == 2
+    assert "VIDEOIO" in verbose.stderr  # OpenCV's own warning, shown when asked for

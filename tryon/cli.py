@@ -41,11 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _set_opencv_logging(verbose: int) -> None:
+    """OpenCV's own log lines (camera back-ends probing devices, FFmpeg's complaints) only with
+    ``--verbose``: without it the command's one-line errors say what went wrong."""
+    import cv2
+
+    levels = {0: cv2.utils.logging.LOG_LEVEL_FATAL, 1: cv2.utils.logging.LOG_LEVEL_WARNING}
+    cv2.utils.logging.setLogLevel(levels.get(verbose, cv2.utils.logging.LOG_LEVEL_INFO))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _set_opencv_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import argparse
 import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -269,12 +270,23 @@ def _draw_hud(image: np.ndarray, lines: list[str]) -> None:
         y += 22
 
 
+def _has_display() -> bool:
+    """Whether a window can be opened. On Linux OpenCV's Qt back-end aborts the whole process (SIGABRT)
+    when there is no X11 or Wayland display, so this must be known before ``cv2.namedWindow``; an
+    explicit ``QT_QPA_PLATFORM`` (``offscreen``, ``vnc``, ...) is the user's own choice and trusted."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 @_reports_errors
 def cmd_mirror(args: argparse.Namespace) -> int:
     from tryon.live import LiveTryOn
     from tryon.pipeline import TryOnPipeline
     from tryon.sources import open_source
 
+    if not args.headless and not _has_display():
+        return _fail("no display to open a window on; use --headless (or set DISPLAY)")
     wardrobe = _Wardrobe(args)
     if args.source:
         source = open_source(args.source, live=True, loop=True)
