@@ -97,16 +97,14 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _duplicate_groups(connection: sa.Connection, table: sa.TableClause, columns: tuple[str, ...], *where):
-    """Each combination of ``columns`` (NULLs equal) held by more than one row of ``table``."""
-    key = [table.c[name] for name in columns]
-    query = sa.select(*key).where(*where).group_by(*key).having(sa.func.count() > 1)
-    return connection.execute(query).all()
+def _duplicate_groups(connection: sa.Connection, query: sa.Select, key: tuple[str, ...]) -> list[list]:
+    """The rows of ``query`` (oldest first) grouped by ``key`` (NULLs equal), groups of two or more.
 
-
-def _rows_of(table: sa.TableClause, columns: tuple[str, ...], group: sa.Row) -> list:
-    """The conditions selecting ``group``'s rows (NULL matches NULL)."""
-    return [table.c[name].is_not_distinct_from(value) for name, value in zip(columns, group, strict=True)]
+    Grouped here rather than in SQL, so a value is matched exactly as it was read back."""
+    groups: dict[tuple, list] = {}
+    for row in connection.execute(query).all():
+        groups.setdefault(tuple(getattr(row, name) for name in key), []).append(row)
+    return [rows for rows in groups.values() if len(rows) > 1]
 
 
 def _cancel_duplicate_bookings(connection: sa.Connection) -> int:
@@ -114,15 +112,15 @@ def _cancel_duplicate_bookings(connection: sa.Connection) -> int:
     cancelled = 0
     now = _now()
     key = ("user_id", "start_utc")
-    for group in _duplicate_groups(connection, bookings, key, bookings.c.status == "booked"):
-        rows = connection.execute(
-            sa.select(bookings.c.id, bookings.c.reference, bookings.c.store_id, stores.c.name)
-            .join(stores, stores.c.id == bookings.c.store_id)
-            .where(*_rows_of(bookings, key, group), bookings.c.status == "booked")
-            .order_by(bookings.c.created_at, bookings.c.id)
-        ).all()
+    query = (
+        sa.select(bookings.c.id, bookings.c.reference, bookings.c.store_id, stores.c.name, *bookings.c[key])
+        .join(stores, stores.c.id == bookings.c.store_id)
+        .where(bookings.c.status == "booked")
+        .order_by(bookings.c.created_at, bookings.c.id)
+    )
+    for rows in _duplicate_groups(connection, query, key):
         kept = rows[0]
-        user_id, start_utc = group
+        user_id, start_utc = kept.user_id, kept.start_utc
         email = connection.scalar(sa.select(users.c.email).where(users.c.id == user_id))
         for duplicate in rows[1:]:
             connection.execute(
@@ -167,12 +165,8 @@ def _merge_duplicate_favourites(connection: sa.Connection) -> tuple[int, list[st
     and the snapshot files no favourite shows any more."""
     removed, orphans = 0, []
     key = ("user_id", *CONFIGURATION)
-    for group in _duplicate_groups(connection, favourites, key):
-        rows = connection.execute(
-            sa.select(favourites.c.id, favourites.c.snapshot_path)
-            .where(*_rows_of(favourites, key, group))
-            .order_by(favourites.c.created_at, favourites.c.id)
-        ).all()
+    query = sa.select(favourites).order_by(favourites.c.created_at, favourites.c.id)
+    for rows in _duplicate_groups(connection, query, key):
         kept = rows[0]
         snapshots = [row.snapshot_path for row in rows if row.snapshot_path]
         newest = snapshots[-1] if snapshots else None
@@ -209,12 +203,9 @@ def _drop_duplicate_measurements(connection: sa.Connection) -> int:
     """Keep the oldest row of each repeated reading; returns how many went."""
     removed = 0
     key = ("user_id", *READING)
-    for group in _duplicate_groups(connection, measurements, key):
-        ids = connection.scalars(
-            sa.select(measurements.c.id)
-            .where(*_rows_of(measurements, key, group))
-            .order_by(measurements.c.created_at, measurements.c.id)
-        ).all()
+    query = sa.select(measurements).order_by(measurements.c.created_at, measurements.c.id)
+    for rows in _duplicate_groups(connection, query, key):
+        ids = [row.id for row in rows]
         connection.execute(sa.delete(measurements).where(measurements.c.id.in_(ids[1:])))
         removed += len(ids) - 1
     return removed
