@@ -7,7 +7,8 @@ releases them at once) to ``gunicorn -w 2`` (two processes, threaded), and the d
 
 - a booking: exactly one booking (one chair taken) and nine "You already have a fitting at that
   time." refusals, never a 5xx, on several slots and at the 3-chair store; one confirmation e-mail;
-- a reschedule: the booking moves once, both chair counters are right, one e-mail;
+- a reschedule: the booking moves once, both chair counters are right, one e-mail; a cancellation
+  frees its chair once and sends one e-mail;
 - a favourite, a favourite with its snapshot, a measurement (with and without an interval): one
   row (and one snapshot file), the other answers say "already saved" (200), never a 5xx.
 
@@ -227,6 +228,23 @@ def test_ten_identical_reschedules_at_once_move_the_booking_once(server, mailbox
 
     assert (chairs_taken(old_start), chairs_taken(new_start)) == (0, 1)  # freed once, taken once
     assert len(_emails(mailbox, email, "moved")) == 1
+
+
+def test_ten_identical_cancellations_at_once_free_the_chair_once(server, mailbox):
+    browser, email, user_id = _customer(server)
+    slot = _free_slots(browser, "roma-monti")[5]
+    booked = browser.submit("/booking/store/roma-monti", "/booking/store/roma-monti", {"start": slot})
+    assert booked.status == 302, (booked.status, booked.body[:300])
+    booking_id = int(booked.location.rsplit("/", 1)[1])
+    ((start,),) = server.rows("SELECT start_utc FROM bookings WHERE id = :b", b=booking_id)
+    sql = "SELECT booked FROM slot_capacity WHERE store_id = 'roma-monti' AND start_utc = :start"
+    ((chairs_before,),) = server.rows(sql, start=start)
+    form = {"csrf_token": browser.csrf_token(f"/booking/{booking_id}")}
+    replies = race(browser, lambda b: b.request("POST", f"/booking/{booking_id}/cancel", form))
+    assert _statuses(replies) == [302] * CLICKS, [(r.status, r.body[:200]) for r in replies]
+    assert server.rows("SELECT status FROM bookings WHERE id = :b", b=booking_id) == [("cancelled",)]
+    assert server.rows(sql, start=start) == [(chairs_before - 1,)]  # freed once, not once per click
+    assert len(_emails(mailbox, email, "is cancelled")) == 1
 
 
 # -- favourites, snapshots, measurements ---------------------------------------------------------------

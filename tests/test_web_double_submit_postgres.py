@@ -19,6 +19,7 @@ from tests.test_web_double_submit import (  # noqa: F401 - the tests, run again 
     start_server,
     test_ten_identical_bookings_at_once_take_one_chair,
     test_ten_identical_bookings_at_the_three_chair_store_take_one_chair,
+    test_ten_identical_cancellations_at_once_free_the_chair_once,
     test_ten_identical_favourites_at_once_make_one,
     test_ten_identical_measurements_at_once_make_one,
     test_ten_identical_reschedules_at_once_move_the_booking_once,
