@@ -185,13 +185,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_bench(config, report=lambda line: print(line, flush=True))
     except InputError as exc:
-        print(f"tryon bench: {exc}", file=sys.stderr)
+        print(f"tryon: error: {exc}", file=sys.stderr)
         return 2
     except KeyError as exc:  # models3d.catalogue.UnknownFrameError names the close ids
-        print(f"tryon bench: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        print(f"tryon: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # RenderError, WebBenchError, a failed tracker start
-        print(f"tryon bench: {exc}", file=sys.stderr)
+        print(f"tryon: error: {exc}", file=sys.stderr)
         return 2
     print()
     print(summary_text(result))

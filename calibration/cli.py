@@ -102,25 +102,25 @@ def run_calibrate(args: argparse.Namespace) -> int:
         if not args.square_mm > 0:
             raise ValueError(f"--square-mm must be positive, got {args.square_mm}")
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"tryon: error: {exc}", file=sys.stderr)
         return 2
     if args.mode == "pattern":
         return _write_pattern(args, pattern)
     if args.camera is None and args.images is None:
-        print("error: give --images DIR (photos of the chessboard) or --camera N", file=sys.stderr)
+        print("tryon: error: give --images DIR (photos of the chessboard) or --camera N", file=sys.stderr)
         return 2
     if not args.output:
-        print("error: give --output, e.g. --output calibration/store-mirror.json", file=sys.stderr)
+        print("tryon: error: give --output, e.g. --output calibration/store-mirror.json", file=sys.stderr)
         return 2
     output = Path(args.output)
     if output.suffix.lower() != ".json":
-        print(f"error: --output must be a .json file, got {output}", file=sys.stderr)
+        print(f"tryon: error: --output must be a .json file, got {output}", file=sys.stderr)
         return 2
     name = args.name or output.stem
     try:
         result = _calibrate(args, pattern, name)
     except CalibrationError as exc:
-        print(f"calibration failed: {exc}", file=sys.stderr)
+        print(f"tryon: error: calibration failed: {exc}", file=sys.stderr)
         return 1
     result.profile.save(output)
     print(result.summary())
@@ -136,12 +136,12 @@ def _write_pattern(args: argparse.Namespace, pattern: tuple[int, int]) -> int:
     from calibration.pattern import draw_pattern
 
     if not args.output:
-        print("error: give -o FILE.pdf for the pattern", file=sys.stderr)
+        print("tryon: error: give -o FILE.pdf for the pattern", file=sys.stderr)
         return 2
     try:
         lay = draw_pattern(pattern, args.square_mm, args.output, paper=args.paper)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"tryon: error: {exc}", file=sys.stderr)
         return 2
     print(
         f"wrote {args.output}: {pattern[0]}x{pattern[1]} inner corners, {args.square_mm:g} mm squares, board "
@@ -191,13 +191,13 @@ def run_measure(args: argparse.Namespace) -> int:
     try:
         camera = load_profile(args.profile) if args.profile else None
     except ProfileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"tryon: error: {exc}", file=sys.stderr)
         return 2
     if args.seconds is not None and not args.seconds > 0:
-        print(f"error: --seconds must be positive, got {args.seconds}", file=sys.stderr)
+        print(f"tryon: error: --seconds must be positive, got {args.seconds}", file=sys.stderr)
         return 2
     if args.pd is not None and not 40.0 <= args.pd <= 85.0:
-        print(f"error: --pd must be an adult PD in mm (40-85), got {args.pd}", file=sys.stderr)
+        print(f"tryon: error: --pd must be an adult PD in mm (40-85), got {args.pd}", file=sys.stderr)
         return 2
     if args.source is not None:
         source: int | str = args.source
@@ -222,13 +222,13 @@ def run_measure(args: argparse.Namespace) -> int:
             progress=not args.json,
         )
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"tryon: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the face model missing, a corrupt video: one clear line
         from tryon.modelfile import ModelError
 
         if isinstance(exc, ModelError):
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"tryon: error: {exc}", file=sys.stderr)
             return 2
         raise
     advice = _frame_suggestions(result, args)

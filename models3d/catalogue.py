@@ -81,8 +81,13 @@ class UnknownFrameError(KeyError):
         return self.message
 
 
+#: How alike a mistyped id and a real one must be (difflib's ratio) to be offered as "did you mean":
+#: 0.6 keeps typos ("perla-ova" -> "perla-oval") and drops look-alikes by chance ("ray-ban").
+SUGGESTION_CUTOFF = 0.6
+
+
 def _unknown(kind: str, value: str, choices: list[str]) -> UnknownFrameError:
-    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.4)
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=SUGGESTION_CUTOFF)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return UnknownFrameError(f"unknown {kind} {value!r}{hint} (available: {', '.join(choices)})")
 

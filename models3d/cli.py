@@ -21,7 +21,7 @@ THUMBNAIL_SIZE = (400, 240)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"tryon frames: error: {message}", file=sys.stderr)
+    print(f"tryon: error: {message}", file=sys.stderr)
     return code
 
 
@@ -172,8 +172,7 @@ def _catalogue_errors(func):  # noqa: ANN001, ANN202 - decorator turning catalog
         try:
             return func(args)
         except CatalogueError as exc:
-            print(str(exc), file=sys.stderr)
-            return EXIT_PROBLEMS
+            return _fail(str(exc), EXIT_PROBLEMS)
         except UnknownFrameError as exc:
             return _fail(str(exc))
         except FileNotFoundError as exc:

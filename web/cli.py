@@ -9,10 +9,14 @@ WebSocket holds a thread per connection):
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import sys
 
-log = logging.getLogger(__name__)
+
+def _fail(message: str, code: int = 2) -> int:
+    """One line on stderr with the command line's one prefix, and the exit status."""
+    print(f"tryon: error: {message}", file=sys.stderr)
+    return code
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,16 +69,14 @@ def init_instance(args: argparse.Namespace) -> int:
         app = build_app(initialise=False)
         report = startup.initialise(app, migrate=True)
     except startup.StartupError as exc:
-        log.error("tryon web cannot start: %s", exc)
-        return 2
+        return _fail(f"the site cannot start: {exc}")
     print(f"tryon web: instance {app.instance_path} ready; {report.summary()}", flush=True)
     return 0
 
 
 def serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
-        log.error("--port must be between 1 and 65535, not %d", args.port)
-        return 2
+        return _fail(f"--port must be between 1 and 65535, not {args.port}")
     if args.face_model:
         os.environ["TRYON_FACE_MODEL"] = str(args.face_model)
     if args.demo:
@@ -85,8 +87,7 @@ def serve(args: argparse.Namespace) -> int:
         app = build_app(initialise=False)
         startup.initialise(app, migrate=True)  # what `tryon web init` does, before serving
     except startup.StartupError as exc:
-        log.error("tryon web cannot start: %s", exc)
-        return 2
+        return _fail(f"the site cannot start: {exc}")
     print(f"tryon web: http://{args.host}:{args.port}/  (database: {_safe_url(app)})", flush=True)
     if app.config["DEMO"]:
         print(
