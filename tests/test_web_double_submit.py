@@ -10,7 +10,9 @@ releases them at once) to ``gunicorn -w 2`` (two processes, threaded), and the d
 - a reschedule: the booking moves once, both chair counters are right, one e-mail; a cancellation
   frees its chair once and sends one e-mail;
 - a favourite, a favourite with its snapshot, a measurement (with and without an interval): one
-  row (and one snapshot file), the other answers say "already saved" (200), never a 5xx.
+  row (and one snapshot file), the other answers say "already saved" (200), never a 5xx;
+- reminders: four overlapping ``send_reminders`` runs (in this process, same database) e-mail each
+  customer once.
 
 :mod:`tests.test_web_double_submit_postgres` runs the same tests on PostgreSQL.
 """
@@ -295,3 +297,43 @@ def test_ten_identical_measurements_at_once_make_one(server, ci95):
     )
     assert other.status == 201
     assert server.rows("SELECT count(*) FROM measurements WHERE user_id = :u", u=user_id) == [(2,)]
+
+
+# -- reminders: two overlapping runs (a cron job started twice) ---------------------------------------
+def test_overlapping_reminder_runs_send_each_reminder_once(tmp_path, mailbox):
+    from tests.test_web_booking import _book, _tomorrow_slots
+    from web.notify import send_reminders
+    from web.testing import create_user, make_app
+
+    app = make_app(
+        tmp_path,
+        NOTIFY_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=mailbox.server_address[1],
+        MAIL_FROM="Tryon <fittings@tryon.test>",
+    )
+    store_id, free = _tomorrow_slots(app)
+    tag = secrets.token_hex(4)
+    emails = [f"remind-{tag}-{i}@example.com" for i in range(min(4, len(free)))]
+    for email, start in zip(emails, free, strict=False):
+        _book(app, create_user(app, email, consent_contact=True), store_id, start)
+    runs = 4
+    barrier = threading.Barrier(runs)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with app.app_context(), app.test_request_context("/"):
+                barrier.wait()
+                send_reminders()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    received = [message_from_bytes(raw, policy=policy.default)["To"] for raw in list(mailbox.messages)]
+    assert sorted(to for to in received if to in emails) == sorted(emails)  # each once, none twice
