@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -180,3 +181,112 @@ def test_opencv_camera_warnings_only_with_verbose() -> None:
     verbose = subprocess.run(verbose_cmd, capture_output=True, text=True, timeout=120, env=_without_display())
     assert verbose.returncode == 2
     assert "VIDEOIO" in verbose.stderr  # OpenCV's own warning, shown when asked for
+
+
+class _RecordingPipeline(TryOnPipeline):
+    """The real pipeline, logging when poses() runs and when the glasses change (from any thread)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        import threading
+
+        super().__init__(*args, **kwargs)
+        self.events: list[str] = []
+        self._events_lock = threading.Lock()
+
+    def _log(self, event: str) -> None:
+        with self._events_lock:
+            self.events.append(event)
+
+    def poses(self, faces, timestamp_ms):  # noqa: ANN001, ANN201
+        self._log("poses-start")
+        try:
+            return super().poses(faces, timestamp_ms)
+        finally:
+            self._log("poses-end")
+
+    def set_glasses(self, model) -> None:  # noqa: ANN001
+        self._log("set_glasses")
+        super().set_glasses(model)
+
+
+def _changes_outside_tracking(events: list[str]) -> bool:
+    """No "set_glasses" between a tracking step's "track-start" and its "poses-end"."""
+    inside = False
+    for event in events:
+        if inside and event == "set_glasses":
+            return False
+        inside = {"track-start": True, "poses-end": False}.get(event, inside)
+    return True
+
+
+def test_live_changes_are_applied_between_frames(shared: Path, face_model: Path) -> None:
+    """The mirror's keys queue frame and mirror changes; the session applies them between frames,
+    never while the tracking thread is inside poses() (which reads the glasses' lens plane)."""
+    video = shared / "video" / "single_face_480x332.mp4"
+    models = [catalogue_model(), catalogue_model("luna-round")]
+    results = []
+    worn = []
+    with (
+        VideoFileSource(video) as src,
+        _RecordingPipeline(models[0], PipelineOptions()) as pipe,
+        LiveTryOn(src, pipe, pipelined=True, mirror=True) as live,
+    ):
+        while (r := live.next_result(timeout=10)) is not None:
+            results.append(r)
+            worn.append(pipe.glasses)
+            if len(results) < 30:
+                live.request(functools.partial(pipe.set_glasses, models[len(results) % 2]))
+            elif len(results) == 30:
+                live.request(live.toggle_mirror)
+    assert [r.frame.index for r in results] == list(range(45))
+    # Each requested change was applied before the next frame was rendered, in order.
+    assert worn[1:30] == [models[i % 2] for i in range(1, 30)]
+    assert pipe.events.count("set_glasses") == 29
+    # No change landed inside a poses() call of the tracking thread.
+    assert _changes_outside_tracking(pipe.events), pipe.events
+    # Mirrored until the toggle, then the wearer's left lens is on the right of the picture.
+    before, after = results[10].faces[0].anchors_px, results[-1].faces[0].anchors_px
+    assert before["lens_center_left"][0] < before["lens_center_right"][0]
+    assert after["lens_center_left"][0] > after["lens_center_right"][0]
+
+
+class _GatedPipeline(_RecordingPipeline):
+    """Holds the tracking thread inside track() while a change is waiting, so a change applied without
+    waiting for the tracking thread would land inside it (the wait is bounded, never a deadlock)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        import threading
+
+        super().__init__(*args, **kwargs)
+        self.change_waiting = False
+        self.tracker_inside = threading.Event()
+        self.changed = threading.Event()
+
+    def track(self, frame_bgr, timestamp_ms=None):  # noqa: ANN001, ANN201
+        self._log("track-start")
+        if self.change_waiting:
+            self.tracker_inside.set()
+            self.changed.wait(timeout=0.3)  # with the session's lock held it times out: by design
+        return super().track(frame_bgr, timestamp_ms)
+
+    def set_glasses(self, model) -> None:  # noqa: ANN001
+        super().set_glasses(model)
+        self.change_waiting = False
+        self.changed.set()
+
+
+def test_a_change_waits_for_the_tracking_thread(shared: Path, face_model: Path) -> None:
+    """Negative control for the test above: a change requested while the tracking thread is in the
+    middle of a frame is applied only after that frame's track() and poses() are done."""
+    video = shared / "video" / "single_face_480x332.mp4"
+    with VideoFileSource(video) as src, _GatedPipeline(catalogue_model(), PipelineOptions()) as pipe:
+        live = LiveTryOn(src, pipe, pipelined=True)
+        pipe.change_waiting = True
+        live.request(functools.partial(pipe.set_glasses, catalogue_model("luna-round")))
+        with live:
+            assert pipe.tracker_inside.wait(timeout=30)  # the tracking thread is inside track()
+            first = live.next_result(timeout=10)
+    assert first is not None and pipe.glasses is catalogue_model("luna-round")
+    assert pipe.events[:3] == ["track-start", "poses-start", "poses-end"], pipe.events
+    assert pipe.events.count("set_glasses") == 1
+    assert _changes_outside_tracking(pipe.events), pipe.events

@@ -346,9 +346,11 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                         key = cv2.waitKey(1) & 0xFF
                         if key in (ord("q"), 27):
                             break
+                        # Frame, colour, lens and mirror changes are queued: the live session
+                        # applies them between frames, never while the tracking thread is posing.
                         if key in (ord("n"), ord("p")):
                             wardrobe.step_frame(1 if key == ord("n") else -1)
-                            pipeline.set_glasses(wardrobe.model())
+                            live.request(functools.partial(pipeline.set_glasses, wardrobe.model()))
                         elif key in (ord("c"), ord("l"), ord("s")):
                             {
                                 ord("c"): wardrobe.step_colour,
@@ -357,13 +359,17 @@ def cmd_mirror(args: argparse.Namespace) -> int:
                             }[key]()
                             model = wardrobe.model()
                             if key == ord("s"):
-                                pipeline.set_glasses(model)
+                                live.request(functools.partial(pipeline.set_glasses, model))
                             else:
-                                pipeline.set_materials(model.frame_material, model.lens_material)
+                                live.request(
+                                    functools.partial(
+                                        pipeline.set_materials, model.frame_material, model.lens_material
+                                    )
+                                )
                         elif key == ord("r") and advisor is not None:
                             advisor.restart()
                         elif key == ord("m"):
-                            live.mirror = not live.mirror
+                            live.request(live.toggle_mirror)
                         elif key == ord("f"):
                             full = (
                                 cv2.getWindowProperty(window, cv2.WND_PROP_FULLSCREEN)

@@ -9,9 +9,11 @@ and decides what to do with them (show them in a window, stream them, save them)
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import cv2
@@ -59,6 +61,11 @@ class LiveTryOn:
     pipelined : track frame N+1 on a thread while frame N renders (False: one thread, in order)
     mirror : flip frames horizontally before tracking, as a mirror shows you
     drop_stale : hand out only the newest tracked frame (live); False processes every frame in order
+
+    Changes to the pipeline or the session while it runs (another frame, colour, lens, mirror on/off)
+    go through :meth:`request`: they are queued and applied between frames, on the caller's thread
+    (the one that renders) and while the tracking thread is outside the pipeline, so a frame is
+    never tracked, posed or rendered half with the old glasses and half with the new.
     """
 
     def __init__(
@@ -81,9 +88,38 @@ class LiveTryOn:
         self._running = False
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._changes: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        # Held by the tracking thread while it is inside the pipeline (track + poses), and while queued
+        # changes are applied: the two never overlap.
+        self._pipeline_lock = threading.Lock()
         self._frame_times: deque[float] = deque(maxlen=60)
         self._latencies: deque[float] = deque(maxlen=60)
         self.frames_done = 0
+
+    # -- changes while running ----------------------------------------------------------------------------
+
+    def request(self, change: Callable[[], None]) -> None:
+        """Queue ``change`` (e.g. ``lambda: pipeline.set_glasses(model)``) to run between frames.
+
+        Safe to call from any thread; changes run in the order requested, on the thread that calls
+        :meth:`next_result`, before the next frame is rendered.
+        """
+        self._changes.put(change)
+
+    def toggle_mirror(self) -> None:
+        """Flip the picture from the next tracked frame on (queue it with :meth:`request` while running)."""
+        self.mirror = not self.mirror
+
+    def _apply_changes(self) -> None:
+        if self._changes.empty():
+            return
+        with self._pipeline_lock:
+            while True:
+                try:
+                    change = self._changes.get_nowait()
+                except queue.Empty:
+                    return
+                change()
 
     # -- stage 1 + 2 (tracking thread, or inline) ---------------------------------------------------------
 
@@ -96,13 +132,14 @@ class LiveTryOn:
         image = cv2.flip(frame.image, 1) if mirrored else frame.image
         if image is not frame.image:
             frame = Frame(image, frame.timestamp_ms, frame.index)
-        t0 = time.perf_counter()
-        faces, ts = self.pipeline.track(
-            frame.image, None if getattr(self.source, "live", False) else frame.timestamp_ms
-        )
-        t1 = time.perf_counter()
-        poses = self.pipeline.poses(faces, ts)
-        t2 = time.perf_counter()
+        with self._pipeline_lock:
+            t0 = time.perf_counter()
+            faces, ts = self.pipeline.track(
+                frame.image, None if getattr(self.source, "live", False) else frame.timestamp_ms
+            )
+            t1 = time.perf_counter()
+            poses = self.pipeline.poses(faces, ts)
+            t2 = time.perf_counter()
         timings = {
             "capture": (t0 - available) * 1000.0,
             "track": (t1 - t0) * 1000.0,
@@ -167,6 +204,7 @@ class LiveTryOn:
         """Render and composite the next tracked frame. None when the source has ended (or timeout)."""
         if not self._running:
             self.start()
+        self._apply_changes()
         tracked = self._take(timeout)
         if tracked is None:
             return None
