@@ -92,9 +92,7 @@ class User(UserMixin, db.Model):
     consent_contact_at: Mapped[datetime | None] = mapped_column(DateTime)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    session_token: Mapped[str] = mapped_column(
-        String(64), unique=True, index=True, default=new_session_token
-    )
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, index=True, default=new_session_token)
 
     favourites: Mapped[list[Favourite]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Favourite.created_at.desc()"
