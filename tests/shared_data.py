@@ -28,3 +28,17 @@ def require(path: Path) -> Path:
 def shared_file(*parts: str) -> Path:
     """A path under ``../shared`` for use inside a test (skips or fails like the fixture)."""
     return require(SHARED.joinpath(*parts))
+
+
+def postgres_url() -> str:
+    """The test PostgreSQL server's URL (``TRYON_TEST_POSTGRES_URL``): skips the test without one,
+    and fails it in CI, where ``.ci/run`` always starts one."""
+    import pytest
+
+    url = os.environ.get("TRYON_TEST_POSTGRES_URL")
+    if not url:
+        message = 'TRYON_TEST_POSTGRES_URL is not set (eval "$(.ci/postgres.sh)" starts a server)'
+        if IN_CI:
+            pytest.fail(f"CI needs a PostgreSQL server: {message}")
+        pytest.skip(message)
+    return url

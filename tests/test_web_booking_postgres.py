@@ -7,11 +7,10 @@ Each test works in a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
-from shared_data import IN_CI
+from shared_data import postgres_url as require_postgres_url
 from sqlalchemy import create_engine, func, inspect, select, text
 
 from tests.test_web_booking import run_concurrent_bookings
@@ -25,13 +24,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def postgres_url() -> str:
-    url = os.environ.get("TRYON_TEST_POSTGRES_URL")
-    if not url:
-        message = 'TRYON_TEST_POSTGRES_URL is not set (eval "$(.ci/postgres.sh)" starts a server)'
-        if IN_CI:
-            pytest.fail(f"CI needs a PostgreSQL server: {message}")
-        pytest.skip(message)
-    return url
+    return require_postgres_url()
 
 
 @pytest.fixture

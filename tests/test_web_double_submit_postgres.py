@@ -6,11 +6,10 @@ Locally the tests skip without a server; in CI (``CI=true``) a missing URL is a 
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
-from shared_data import IN_CI
+from shared_data import postgres_url as require_postgres_url
 from sqlalchemy import create_engine, make_url, text
 
 from tests.test_web_double_submit import (  # noqa: F401 - the tests, run again with this server
@@ -31,12 +30,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, mailbox):  # noqa: F811 - fixture parameter
-    url = os.environ.get("TRYON_TEST_POSTGRES_URL")
-    if not url:
-        message = 'TRYON_TEST_POSTGRES_URL is not set (eval "$(.ci/postgres.sh)" starts a server)'
-        if IN_CI:
-            pytest.fail(f"CI needs a PostgreSQL server: {message}")
-        pytest.skip(message)
+    url = require_postgres_url()
     schema = f"tryon_double_{secrets.token_hex(4)}"
     in_schema = (
         make_url(url)

@@ -11,7 +11,6 @@ untouched, and the new unique indexes refuse a new duplicate.
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from shared_data import IN_CI
+from shared_data import postgres_url as require_postgres_url
 from sqlalchemy.exc import IntegrityError
 
 from web import create_app
@@ -211,12 +210,7 @@ def test_upgrade_cleans_up_duplicates_on_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_upgrade_cleans_up_duplicates_on_postgresql(tmp_path):
-    url = os.environ.get("TRYON_TEST_POSTGRES_URL")
-    if not url:
-        message = 'TRYON_TEST_POSTGRES_URL is not set (eval "$(.ci/postgres.sh)" starts a server)'
-        if IN_CI:
-            pytest.fail(f"CI needs a PostgreSQL server: {message}")
-        pytest.skip(message)
+    url = require_postgres_url()
     schema = f"tryon_dup_{secrets.token_hex(4)}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

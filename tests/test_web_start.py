@@ -35,7 +35,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from shared_data import IN_CI
+from shared_data import postgres_url as require_postgres_url
 
 from web.seed import DEMO_STORES
 
@@ -272,13 +272,7 @@ def test_gunicorn_three_workers_start_on_a_fresh_sqlite_instance(tmp_path, attem
 # -- PostgreSQL -----------------------------------------------------------------------------------------
 @pytest.fixture
 def postgres_url() -> str:
-    url = os.environ.get("TRYON_TEST_POSTGRES_URL")
-    if not url:
-        message = 'TRYON_TEST_POSTGRES_URL is not set (eval "$(.ci/postgres.sh)" starts a server)'
-        if IN_CI:
-            pytest.fail(f"CI needs a PostgreSQL server: {message}")
-        pytest.skip(message)
-    return url
+    return require_postgres_url()
 
 
 @pytest.fixture
