@@ -18,6 +18,7 @@ import numpy as np
 from tryon import landmarks as lm
 from tryon.canonical import head_occluder, load_canonical_face
 from tryon.compose import composite
+from tryon.face_identity import match_faces
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting, estimate_lighting
 from tryon.placement import CANONICAL_IRIS_CM, FacePlacement, eye_fit
@@ -131,6 +132,15 @@ class _EyeFit:
         return value
 
 
+@dataclass
+class _FaceTrack:
+    """The per-face state of a video, carried by identity (see :mod:`tryon.face_identity`)."""
+
+    bbox: tuple[int, int, int, int]
+    smoother: PoseSmoother
+    eye_fit: _EyeFit
+
+
 class TryOnPipeline:
     """Track faces, place and render glasses, composite them: one object per stream.
 
@@ -157,7 +167,7 @@ class TryOnPipeline:
         except BaseException:
             self.tracker.close()
             raise
-        self._smoothers: list[PoseSmoother] = []
+        self._tracks: list[_FaceTrack] = []
         self._frame_to_face = self.options.placement.frame_to_face_mm()
         self._lens_plane_z_cm = self._lens_plane(glasses)
         self._last_ts = -1.0
@@ -184,7 +194,7 @@ class TryOnPipeline:
 
     def reset(self) -> None:
         """Forget the smoothing state (e.g. when the stream jumps)."""
-        self._smoothers = []
+        self._tracks = []
 
     # -- per frame ---------------------------------------------------------------------------------------
 
@@ -207,11 +217,9 @@ class TryOnPipeline:
         median of the first frames of the track, then held (see :class:`SmoothingOptions.fit_frames`).
         """
         smooth = self.options.smoothing and self.options.running_mode == "video"
-        if len(faces) != len(self._smoothers):
-            opts = self.options.smoothing_options
-            self._smoothers = [(PoseSmoother(opts), _EyeFit(opts.fit_frames)) for _ in faces]
         out = []
-        for face, (smoother, fit_filter) in zip(faces, self._smoothers, strict=True):
+        for face, track in zip(faces, self._follow(faces), strict=True):
+            smoother, fit_filter = track.smoother, track.eye_fit
             m = smoother(face.transform, timestamp_ms) if smooth else face.transform
             fit = fit_filter.held
             if fit is None:
@@ -229,6 +237,24 @@ class TryOnPipeline:
                 )
             )
         return out
+
+    def _follow(self, faces: list[FaceObservation]) -> list[_FaceTrack]:
+        """Each face's track, matched to the previous frame's faces by box overlap, not list order.
+
+        A new face gets fresh filters; the tracks of faces no longer seen are dropped.
+        """
+        matches = match_faces([t.bbox for t in self._tracks], [f.bbox for f in faces])
+        opts = self.options.smoothing_options
+        tracks = [
+            self._tracks[i]
+            if i is not None
+            else _FaceTrack(f.bbox, PoseSmoother(opts), _EyeFit(opts.fit_frames))
+            for f, i in zip(faces, matches, strict=True)
+        ]
+        for face, track in zip(faces, tracks, strict=True):
+            track.bbox = face.bbox
+        self._tracks = tracks
+        return tracks
 
     def camera_matrix(self, width: int, height: int) -> np.ndarray:
         if self.options.camera_matrix is not None:
