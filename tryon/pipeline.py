@@ -32,6 +32,15 @@ ANCHORS_2D = ("bridge", "lens_center_left", "lens_center_right")
 #: The canonical face's PD (mm) and pupil height (cm), from its iris centres 468/473.
 CANONICAL_PD_MM = float(np.linalg.norm(CANONICAL_IRIS_CM[1] - CANONICAL_IRIS_CM[0]) * 10.0)
 CANONICAL_PUPIL_Y_CM = float(CANONICAL_IRIS_CM[0, 1])
+#: The one rounding of a serialised try-on result (command line, web API, live socket): pixel
+#: positions to 1/100 px and wall times to 1/100 ms, both far below what they can resolve.
+PX_DECIMALS = 2
+MS_DECIMALS = 2
+
+
+def round_ms(timings_ms: dict[str, float]) -> dict[str, float]:
+    """Wall times (ms) rounded as every serialised result rounds them (``MS_DECIMALS``)."""
+    return {k: round(float(v), MS_DECIMALS) for k, v in timings_ms.items()}
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,16 @@ class FaceResult:
     anchors_px: dict[str, tuple[float, float]]
     observation: FaceObservation
 
-    def to_json(self) -> dict:
+    def anchors_json(self) -> dict[str, list[float]]:
+        """The anchors as JSON: name -> [x, y] pixels, rounded to ``PX_DECIMALS``."""
         return {
-            "bbox": list(self.bbox),
-            "pose": self.pose.to_json(),
-            "anchors_px": {k: [round(v[0], 2), round(v[1], 2)] for k, v in self.anchors_px.items()},
+            k: [round(float(v[0]), PX_DECIMALS), round(float(v[1]), PX_DECIMALS)]
+            for k, v in self.anchors_px.items()
         }
+
+    def to_json(self) -> dict:
+        """The face as JSON: ``bbox``, ``pose`` (see :meth:`HeadPose.to_json`) and ``anchors_px``."""
+        return {"bbox": list(self.bbox), "pose": self.pose.to_json(), "anchors_px": self.anchors_json()}
 
 
 @dataclass
@@ -104,11 +117,13 @@ class TryOnResult:
     def face_found(self) -> bool:
         return bool(self.faces)
 
+    def anchors_json(self) -> list[dict[str, list[float]]]:
+        """Every face's anchors as JSON (see :meth:`FaceResult.anchors_json`)."""
+        return [f.anchors_json() for f in self.faces]
+
     def to_json(self) -> dict:
-        return {
-            "faces": [f.to_json() for f in self.faces],
-            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
-        }
+        """The result as JSON: ``faces`` and ``timings_ms``, with the module's one rounding."""
+        return {"faces": [f.to_json() for f in self.faces], "timings_ms": round_ms(self.timings_ms)}
 
 
 class _EyeFit:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from tryon.pipeline import round_ms
 from web.api import bp
 from web.catalogue import filters
 from web.catalogue.access import frame_json, get_catalogue
@@ -140,14 +141,16 @@ def tryon():
     t2 = time.perf_counter()
     jpeg = encode_jpeg(result.image, API_JPEG_QUALITY)
     t3 = time.perf_counter()
-    timings = {k: round(float(v), 2) for k, v in result.timings_ms.items()}
-    timings.update(
-        decode=round((t1 - t0) * 1e3, 2),
-        wait=round((t_lease - t1) * 1e3, 2),
-        encode=round((t3 - t2) * 1e3, 2),
-        server=round((t3 - t0) * 1e3, 2),
+    timings = round_ms(
+        {
+            **result.timings_ms,
+            "decode": (t1 - t0) * 1e3,
+            "wait": (t_lease - t1) * 1e3,
+            "encode": (t3 - t2) * 1e3,
+            "server": (t3 - t0) * 1e3,
+        }
     )
-    anchors = [{k: [round(v[0], 2), round(v[1], 2)] for k, v in f.anchors_px.items()} for f in result.faces]
+    anchors = result.anchors_json()
     if request.args.get("format") == "json":
         body = result.to_json()
         body.update(

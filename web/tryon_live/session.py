@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from calibration.live import LiveFitAdvisor
+from tryon.pipeline import round_ms
 from web.imaging import ImageError, ImageLimits, decode_image, encode_jpeg
 from web.tryon_live.looks import Look, LookError, build_model, dress, update_look
 
@@ -143,21 +144,21 @@ class LiveSession:
         self.fit.update(result.faces[0].observation if result.faces else None, frame)
         jpeg = encode_jpeg(result.image, self.jpeg_quality)
         t3 = time.perf_counter()
-        timings = {k: round(float(v), 2) for k, v in result.timings_ms.items()}
-        timings.update(
-            decode=round((t1 - t0) * 1e3, 2),
-            pipeline=round((t2 - t1) * 1e3, 2),
-            encode=round((t3 - t2) * 1e3, 2),
-            server=round((t3 - t0) * 1e3, 2),
+        timings = round_ms(
+            {
+                **result.timings_ms,
+                "decode": (t1 - t0) * 1e3,
+                "pipeline": (t2 - t1) * 1e3,
+                "encode": (t3 - t2) * 1e3,
+                "server": (t3 - t0) * 1e3,
+            }
         )
         meta = {
             "type": "result",
             "seq": seq,
             "face_found": bool(result.faces),
             "faces": [f.to_json() for f in result.faces],
-            "anchors": [
-                {k: [round(v[0], 1), round(v[1], 1)] for k, v in f.anchors_px.items()} for f in result.faces
-            ],
+            "anchors": result.anchors_json(),
             "timings_ms": timings,
             "width": int(result.image.shape[1]),
             "height": int(result.image.shape[0]),
