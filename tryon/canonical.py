@@ -40,6 +40,7 @@ def _fields(buf: bytes) -> list[tuple[int, int, object]]:
     while pos < len(buf):
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
+        value: int | bytes
         if wire == 0:
             value, pos = _varint(buf, pos)
         elif wire == 1:
@@ -153,6 +154,7 @@ def head_occluder(
     front_vertices[:, 2] = np.minimum(front_vertices[:, 2], front_limit_z_cm)
     front = trimesh.Trimesh(front_vertices, face.faces, process=False)
     head = trimesh.util.concatenate([front, shell])
+    assert isinstance(head, trimesh.Trimesh)
     vertices = head.vertices.copy()
     ramp = np.clip((vertices[:, 2] - 1.0) / 3.0, 0.0, 1.0)
     vertices[:, 0] *= side_scale + (1.0 - side_scale) * ramp

@@ -176,7 +176,7 @@ def cmd_video(args: argparse.Namespace) -> int:
 
     source = VideoFileSource(args.input)
     out_path = Path(args.output)
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out_path.suffix.lower() == ".avi" else "mp4v"))
+    fourcc = cv2.VideoWriter.fourcc(*("MJPG" if out_path.suffix.lower() == ".avi" else "mp4v"))
     writer = None
     faces_seen = frames = 0
     try:
@@ -238,7 +238,7 @@ class _Wardrobe:
     def _next(options: list, current: str | None) -> str:
         ids = [getattr(o, "id", getattr(o, "label", None)) for o in options]
         idx = ids.index(current) if current in ids else 0
-        return ids[(idx + 1) % len(ids)]
+        return str(ids[(idx + 1) % len(ids)])
 
     def step_colour(self) -> None:
         self.colour = self._next(self.entry.colours, self.colour or self.entry.default_colour.id)

@@ -66,7 +66,7 @@ class Lighting:
     def key_pose(self) -> np.ndarray:
         """(4, 4) pose of a pyrender DirectionalLight (which shines along its local -z)."""
         d = np.asarray(self.key_direction, dtype=np.float64)
-        d = d / max(np.linalg.norm(d), 1e-9)
+        d = d / max(float(np.linalg.norm(d)), 1e-9)
         z = -d
         helper = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
         x = np.cross(helper, z)

@@ -204,6 +204,8 @@ def _make_tile_renderer_class() -> type:
         # drawn into the bottom-left corner (viewport + scissor) and only that corner is read back.
         msaa_samples = 4  # set per render by the caller
         _fb_samples = -1
+        _main_fb: int | None  # pyrender's main framebuffer and its size, set in its __init__
+        _main_fb_dims: tuple[int | None, int | None]
 
         def _configure_main_framebuffer(self) -> None:
             width, height = self.viewport_width, self.viewport_height
