@@ -21,7 +21,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
 import sqlite3
 import stat
@@ -35,6 +34,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
+from live_web import Server
 from shared_data import postgres_url as require_postgres_url
 
 from web.seed import DEMO_STORES
@@ -112,48 +112,11 @@ def _environment(instance: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_until_up(self) -> None:
-        """Bounded poll: the first page answered 200, or fail with the server's output."""
-        deadline = time.monotonic() + START_DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited with {self.process.returncode}:\n{self.output()[-4000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", "/booking/?probe=ready")
-                status = connection.getresponse().status
-                connection.close()
-            except OSError:
-                time.sleep(0.1)  # not listening yet (tryon serve binds after building the app)
-                continue
-            assert status == 200, f"first page answered {status}:\n{self.output()[-4000:]}"
-            return
-        pytest.fail(f"server did not answer within {START_DEADLINE_S} s:\n{self.output()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown; tryon serve: Ctrl-C
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @contextlib.contextmanager
 def _running(command: list[str], env: dict[str, str], log: Path, port: int) -> Iterator[Server]:
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(process, port, log)
+    server = Server(process, port, log, Path(env["TRYON_INSTANCE_PATH"]))
     try:
         yield server
     finally:
@@ -241,6 +204,28 @@ def _assert_requests_crossed_workers(workers: dict[str, int]) -> None:
     assert cross_session, f"no profile page was served by another worker than the sign-in: {workers}"
 
 
+def _wait_for_two_workers(port: int, access_log: Path) -> None:
+    """Bounded: page loads until two workers have answered, so that each has built its app (a worker
+    still importing accepts nothing, and every sign-in would land on the first one ready)."""
+    deadline = time.monotonic() + START_DEADLINE_S
+    n = 0
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", f"/auth/login?probe=warm-{n}")
+        connection.getresponse().read()
+        connection.close()
+        n += 1
+        pids = {
+            match.group(1)
+            for match in map(_ACCESS_RE.match, access_log.read_text().splitlines())
+            if match and "probe=warm-" in match.group(3)
+        }
+        if len(pids) >= 2:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"one worker answered all {n} page loads in {START_DEADLINE_S} s")
+
+
 def _check_fresh_start(command_for, env: dict[str, str], tmp_path: Path, store_ids) -> None:
     port = _free_port()
     access_log = tmp_path / "access.log"
@@ -248,6 +233,7 @@ def _check_fresh_start(command_for, env: dict[str, str], tmp_path: Path, store_i
         server.wait_until_up()
         email = f"start-{secrets.token_hex(3)}@example.com"
         try:
+            _wait_for_two_workers(port, access_log)
             _register(port, email)
             probes = _sign_in_repeatedly(port, email)
             _assert_requests_crossed_workers(_workers_of(access_log, probes))
