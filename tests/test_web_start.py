@@ -21,7 +21,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -34,7 +33,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from live_web import Server
+from live_web import Server, environment, free_port
 from shared_data import postgres_url as require_postgres_url
 
 from web.seed import DEMO_STORES
@@ -90,26 +89,9 @@ class Shopper:
         return match.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _environment(instance: Path, **settings: str) -> dict[str, str]:
-    """The environment of a server on ``instance``: nothing inherited that configures the app,
-    test-sized password hashing, and a sign-in limit that 12 sign-ins from one address stay under."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRYON_") or k == "TRYON_FACE_MODEL"}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        TRYON_INSTANCE_PATH=str(instance),
-        TRYON_ARGON2_TIME_COST="1",
-        TRYON_ARGON2_MEMORY_COST="1024",
-        TRYON_ARGON2_PARALLELISM="1",
-        TRYON_LOGIN_RATE_LIMIT="1000 per minute",
-    )
-    env.update(settings)
-    return env
+    """:func:`live_web.environment` with a sign-in limit that 12 sign-ins from one address stay under."""
+    return environment(instance, **{"TRYON_LOGIN_RATE_LIMIT": "1000 per minute", **settings})
 
 
 @contextlib.contextmanager
@@ -227,7 +209,7 @@ def _wait_for_two_workers(port: int, access_log: Path) -> None:
 
 
 def _check_fresh_start(command_for, env: dict[str, str], tmp_path: Path, store_ids) -> None:
-    port = _free_port()
+    port = free_port()
     access_log = tmp_path / "access.log"
     with _running(command_for(port, access_log), env, tmp_path / "server.log", port) as server:
         server.wait_until_up()
@@ -307,7 +289,7 @@ def test_gunicorn_three_workers_start_on_an_empty_postgresql_schema(
 def test_two_tryon_serve_started_together_on_one_fresh_instance_both_come_up(tmp_path):
     instance = tmp_path / "instance"
     env = _environment(instance)
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(_running(_tryon_serve_command(p), env, tmp_path / f"serve{i}.log", p))
@@ -359,7 +341,7 @@ def _reason_lines(output: str) -> list[str]:
 def _assert_gunicorn_stops_with_one_reason(env: dict[str, str], tmp_path: Path, reason: str, **popen) -> None:
     """gunicorn exits by itself, non-zero, each worker giving ``reason`` on one line and no traceback;
     no worker is booted twice (3 workers, 3 boots at most)."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -446,10 +428,10 @@ def test_read_only_instance_folder_stops_the_start_with_one_line(read_only_insta
 
 
 def test_unreachable_database_stops_the_start_with_one_line(tmp_path):
-    url = f"postgresql+psycopg://tryon:secret-password@127.0.0.1:{_free_port()}/tryon"
+    url = f"postgresql+psycopg://tryon:secret-password@127.0.0.1:{free_port()}/tryon"
     env = _environment(tmp_path / "instance", TRYON_DATABASE_URL=url)
     reason = "cannot use the database postgresql+psycopg://tryon:***@127.0.0.1"
-    _assert_tryon_fails_with_one_line(["serve", "--port", str(_free_port())], env, reason)
+    _assert_tryon_fails_with_one_line(["serve", "--port", str(free_port())], env, reason)
     _assert_gunicorn_stops_with_one_reason(env, tmp_path, reason)
     assert "secret-password" not in (tmp_path / "gunicorn.log").read_text()
 
