@@ -5,7 +5,7 @@
 #   ./setup.sh --no-run   install only (CI uses this)
 #
 # System packages: libegl1 libgl1 libegl-mesa0 (headless rendering through EGL), chromium (browser
-# tests), postgresql (database tests), xvfb and xauth (the mirror window test), nodejs and npm (the
+# tests), postgresql (database tests), redis-server (store scale-out tests), xvfb and xauth (the mirror window test), nodejs and npm (the
 # browser-side packages under web/, pinned by web/package-lock.json). They are installed with apt-get
 # when this runs as root or with sudo; otherwise the script stops and names them.
 #
@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 RUN_DEMO=1
 [[ "${1:-}" == "--no-run" ]] && RUN_DEMO=0
 
-PACKAGES=(libegl1 libgl1 libegl-mesa0 chromium postgresql xvfb xauth)
+PACKAGES=(libegl1 libgl1 libegl-mesa0 chromium postgresql redis-server xvfb xauth)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 PYTHON="${PYTHON:-python3}"
 LOG=.setup.log
