@@ -203,7 +203,8 @@ class LensOption:
 class ParametricGeometry:
     """Construction parameters of a parametric frame (``None`` = the default for the rim type).
 
-    See :class:`models3d.parametric.FrameSpec` for the defaults and their meaning.
+    The one definition of these parameters: the generator's :class:`models3d.parametric.FrameSpec`
+    holds one as its ``construction`` (next to the size), and fills the defaults in from the rim type.
     """
 
     rim: str = "acetate"

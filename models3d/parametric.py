@@ -33,11 +33,14 @@ import numpy as np
 import trimesh
 
 from models3d import meshing
+from models3d.catalogue import ParametricGeometry
 from models3d.shapes import SHAPE_NAMES, crossing_x, crossing_y, lens_outline, offset_outline
 from tryon.glasses import GlassesModel, GlassesPart
 
 #: Bump when the generator's output changes, so cached meshes are rebuilt.
 GENERATOR_VERSION = 4
+#: Points around each lens outline when the catalogue does not say.
+DEFAULT_SEGMENTS = 48
 
 #: Half-width of the head at the ears the temples aim for (centre line), mm. MediaPipe's
 #: canonical face: landmarks 234/454 at x = ±76.6 mm; its face-effect glasses: temples at 77-81 mm.
@@ -78,11 +81,14 @@ _RIM_DEFAULTS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """Everything the generator needs for one frame in one size (mm).
+    """Everything the generator needs for one frame in one size: the size (mm) and the construction.
 
-    ``None`` fields take the defaults of the ``rim`` construction (``_RIM_DEFAULTS``);
-    :meth:`resolved` fills them in. ``segments`` is the tessellation: points around each lens
-    outline (the triangle count grows about 40 per segment).
+    The construction parameters (rim type, rim width and depth, bridge style, nose pads, temple
+    width and thickness, lens shape, tessellation) are the catalogue's
+    :class:`~models3d.catalogue.ParametricGeometry`, held as ``construction``; its ``None`` fields
+    take the defaults of the ``rim`` type (``_RIM_DEFAULTS``), which :meth:`resolved` fills in.
+    ``construction.segments`` is the tessellation: points around each lens outline (the triangle
+    count grows about 40 per segment; 48 when not given).
     """
 
     shape: str
@@ -91,21 +97,14 @@ class FrameSpec:
     temple_length: float
     lens_height: float
     total_width: float
-    rim: str = "acetate"
-    rim_width: float | None = None
-    rim_depth: float | None = None
-    bridge_style: str | None = None
-    nose_pads: bool | None = None
-    temple_width: float | None = None
-    temple_thickness: float | None = None
-    lens_shape: str | None = None
-    segments: int = 48
+    construction: ParametricGeometry = ParametricGeometry()
 
     @classmethod
     def from_entry(cls, entry: Any, size: Any, segments: int | None = None) -> FrameSpec:
-        """The spec of a catalogue ``FrameEntry`` (parametric geometry) in ``FrameSize`` ``size``."""
+        """The spec of a catalogue ``FrameEntry`` (parametric geometry) in ``FrameSize`` ``size``;
+        ``segments`` overrides the catalogue's tessellation."""
         g = entry.geometry
-        if getattr(g, "type", None) != "parametric":
+        if not isinstance(g, ParametricGeometry):
             raise ValueError(f"frame {entry.id!r} is not parametric (geometry type {g.type!r})")
         return cls(
             shape=entry.shape,
@@ -114,45 +113,42 @@ class FrameSpec:
             temple_length=size.temple_length,
             lens_height=size.lens_height,
             total_width=size.total_width,
-            rim=g.rim,
-            rim_width=g.rim_width,
-            rim_depth=g.rim_depth,
-            bridge_style=g.bridge_style,
-            nose_pads=g.nose_pads,
-            temple_width=g.temple_width,
-            temple_thickness=g.temple_thickness,
-            lens_shape=g.lens_shape,
-            segments=segments or g.segments or 48,
+            construction=replace(g, segments=segments or g.segments),
         )
 
     def resolved(self) -> FrameSpec:
-        """A copy with every default filled in (and checked)."""
-        if self.rim not in _RIM_DEFAULTS:
-            raise ValueError(f"rim must be one of {', '.join(_RIM_DEFAULTS)}, got {self.rim!r}")
+        """A copy with every construction default filled in (and checked)."""
+        c = self.construction
+        if c.rim not in _RIM_DEFAULTS:
+            raise ValueError(f"rim must be one of {', '.join(_RIM_DEFAULTS)}, got {c.rim!r}")
         if self.shape not in SHAPE_NAMES:
             raise ValueError(f"shape must be one of {', '.join(SHAPE_NAMES)}, got {self.shape!r}")
-        defaults = dict(_RIM_DEFAULTS[self.rim])
-        if self.shape == "aviator" and self.rim == "metal":
+        defaults: dict[str, Any] = dict(_RIM_DEFAULTS[c.rim])
+        if self.shape == "aviator" and c.rim == "metal":
             defaults["bridge_style"] = "double"
-        if self.shape == "round" and self.rim == "acetate":
+        if self.shape == "round" and c.rim == "acetate":
             defaults["bridge_style"] = "keyhole"
-        values = {k: (getattr(self, k) if getattr(self, k) is not None else v) for k, v in defaults.items()}
-        spec = replace(self, lens_shape=self.lens_shape or self.shape, **values)
-        if spec.segments < 16:
-            raise ValueError(f"segments must be at least 16, got {spec.segments}")
-        side = (spec.total_width - 2 * spec.lens_width - spec.bridge) / 2
+        values = {k: (getattr(c, k) if getattr(c, k) is not None else v) for k, v in defaults.items()}
+        segments = DEFAULT_SEGMENTS if c.segments is None else c.segments
+        construction = replace(c, lens_shape=c.lens_shape or self.shape, segments=segments, **values)
+        if segments < 16:
+            raise ValueError(f"segments must be at least 16, got {segments}")
+        side = (self.total_width - 2 * self.lens_width - self.bridge) / 2
         if side < 1.0:
             raise ValueError(
-                f"total_width {spec.total_width} mm leaves {side:.2f} mm per side for rim and end piece "
-                f"around two {spec.lens_width} mm lenses and a {spec.bridge} mm bridge (need >= 1 mm)"
+                f"total_width {self.total_width} mm leaves {side:.2f} mm per side for rim and end piece "
+                f"around two {self.lens_width} mm lenses and a {self.bridge} mm bridge (need >= 1 mm)"
             )
-        return spec
+        return replace(self, construction=construction)
 
     def key(self) -> str:
         """Stable hash of the resolved spec and the generator version (the mesh cache key)."""
+        spec = self.resolved()
+        sizes = {k: v for k, v in asdict(spec).items() if k != "construction"}
+        fields = {**sizes, **spec.construction.to_dict()}
         fields = {
             k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) and k != "segments" else v)
-            for k, v in asdict(self.resolved()).items()
+            for k, v in fields.items()
         }
         payload = json.dumps({"v": GENERATOR_VERSION, **fields}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -169,22 +165,22 @@ def _hinge_height(spec: FrameSpec) -> float:
         "browline": 0.34 * b,
         "cat-eye": 0.30 * b,
         "wayfarer": 0.30 * b,
-    }.get(spec.shape, 0.22 * b if spec.rim == "acetate" else 0.12 * b)
+    }.get(spec.shape, 0.22 * b if spec.construction.rim == "acetate" else 0.12 * b)
 
 
 def _rim_widths(spec: FrameSpec, outline: np.ndarray, lens_cx: float) -> np.ndarray:
     """Face width of the rim at each outline vertex ((n,) mm), kept inside ``total_width``."""
     b = spec.lens_height
     v = outline[:, 1] / (b / 2.0)
-    if spec.rim == "browline":
+    if spec.construction.rim == "browline":
         # A heavy brow over the top, a thin wire below; smooth transition at the sides.
-        brow = 6.5 if spec.rim_width is None else max(6.5, spec.rim_width)
+        brow = 6.5 if spec.construction.rim_width is None else max(6.5, spec.construction.rim_width)
         t = np.clip((v + 0.05) / 0.45, 0.0, 1.0)
-        w = spec.rim_width + (brow - spec.rim_width) * t * t * (3 - 2 * t)
-    elif spec.rim == "acetate":
-        w = spec.rim_width * (1.0 + 0.12 * np.clip(v, 0.0, 1.0))  # a slightly heavier top
+        w = spec.construction.rim_width + (brow - spec.construction.rim_width) * t * t * (3 - 2 * t)
+    elif spec.construction.rim == "acetate":
+        w = spec.construction.rim_width * (1.0 + 0.12 * np.clip(v, 0.0, 1.0))  # a slightly heavier top
     else:
-        w = np.full(len(outline), spec.rim_width)
+        w = np.full(len(outline), spec.construction.rim_width)
     # Keep the rim's temporal edge at least 0.6 mm inside the end of the front.
     x_limit = spec.total_width / 2.0 - 0.6 - lens_cx
     normals = offset_outline(outline, 1.0) - outline
@@ -247,11 +243,11 @@ def build_model(spec: FrameSpec, model_id: str = "parametric", name: str = "") -
     spec = spec.resolved()
     a, b, dbl = spec.lens_width, spec.lens_height, spec.bridge
     half_total = spec.total_width / 2.0
-    depth = spec.rim_depth
+    depth = spec.construction.rim_depth
     cx = (a + dbl) / 2.0  # lens boxing centre, wearer's left
-    n = spec.segments
+    n = spec.construction.segments
 
-    outline = lens_outline(spec.lens_shape, a, b, n)  # lens coordinates, +x temporal
+    outline = lens_outline(spec.construction.lens_shape, a, b, n)  # lens coordinates, +x temporal
     widths = _rim_widths(spec, outline, cx)
     inner = offset_outline(outline, -GROOVE_MM)
     outer = offset_outline(outline, widths)
@@ -260,13 +256,13 @@ def build_model(spec: FrameSpec, model_id: str = "parametric", name: str = "") -
 
     # Left half of the front: rim (and a browline's brow) and end piece; the bridge spans both.
     half_pieces = [meshing.ring_prism(outer_f, inner_f, 0.0, depth)]
-    brow_extra = 2.6 if spec.rim == "browline" else 0.0
-    if spec.rim == "browline":
+    brow_extra = 2.6 if spec.construction.rim == "browline" else 0.0
+    if spec.construction.rim == "browline":
         half_pieces.append(_brow_piece(outer_f, inner_f, outline[:, 1] > -0.05 * b, 0.0, depth + brow_extra))
 
     # End piece: from inside the rim to exactly the front's half width, at hinge height.
     y_h = _hinge_height(spec)
-    end_h = spec.temple_width + (1.5 if spec.rim != "metal" else 1.6)
+    end_h = spec.construction.temple_width + (1.5 if spec.construction.rim != "metal" else 1.6)
     x_rim = crossing_x(outer_f, y_h, "max")
     overlap = float(min(widths.max(), 2.0)) + 0.5
     end_depth = depth + brow_extra
@@ -284,7 +280,7 @@ def build_model(spec: FrameSpec, model_id: str = "parametric", name: str = "") -
     lens_right = meshing.mirror_x(lens_left)
 
     # Hinges and temples.
-    tt, tw = spec.temple_thickness, spec.temple_width
+    tt, tw = spec.construction.temple_thickness, spec.construction.temple_width
     hinge_x = half_total - tt / 2.0 - 0.4
     hinge_z = -2.0
     hinge_left = meshing.box(
@@ -306,7 +302,7 @@ def build_model(spec: FrameSpec, model_id: str = "parametric", name: str = "") -
         GlassesPart("temple_left", "temple", temple_left),
         GlassesPart("temple_right", "temple", temple_right),
     ]
-    if spec.nose_pads:
+    if spec.construction.nose_pads:
         pad_left = _nose_pad(spec, inner_f, depth)
         parts += [
             GlassesPart("pad_left", "pad", pad_left),
@@ -418,7 +414,7 @@ def _bridge(
     """The bridge piece(s) spanning both rims, and the height of the bridge at x = 0 (mm)."""
     b = spec.lens_height
     up = np.array([0.0, 1.0, 0.0])
-    style = spec.bridge_style
+    style = spec.construction.bridge_style
     if style in ("keyhole", "saddle"):
         y_b = (0.20 if style == "keyhole" else 0.14) * b
         arch = 2.5 if style == "keyhole" else 1.0

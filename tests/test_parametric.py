@@ -10,6 +10,7 @@ import pytest
 
 from models3d import cache
 from models3d.catalogue import load_catalogue
+from models3d.catalogue import ParametricGeometry
 from models3d.parametric import FrameSpec, build_model
 from tryon.glasses import ANCHOR_NAMES, GlassesModel
 
@@ -106,19 +107,19 @@ def test_impossible_specs_are_refused() -> None:
     with pytest.raises(ValueError, match="shape must be one of"):
         FrameSpec("hexagon", 50, 20, 145, 44, 134).resolved()
     with pytest.raises(ValueError, match="rim must be one of"):
-        FrameSpec("round", 50, 20, 145, 44, 134, rim="wood").resolved()
+        FrameSpec("round", 50, 20, 145, 44, 134, ParametricGeometry(rim="wood")).resolved()
 
 
 def test_spec_key_is_stable_and_sensitive() -> None:
     a = FrameSpec("round", 50, 20, 145, 44, 134)
     assert a.key() == FrameSpec("round", 50.0, 20.0, 145.0, 44.0, 134.0).key()
-    assert a.key() == FrameSpec("round", 50, 20, 145, 44, 134, rim_width=4.5).key()  # the default
+    assert a.key() == FrameSpec("round", 50, 20, 145, 44, 134, ParametricGeometry(rim_width=4.5)).key()  # the default
     assert a.key() != FrameSpec("round", 50, 20, 145, 44, 135).key()
     assert a.key() != FrameSpec("oval", 50, 20, 145, 44, 134).key()
 
 
 def test_cache_round_trip_and_corrupt_file_is_rebuilt(caplog: pytest.LogCaptureFixture) -> None:
-    spec = FrameSpec("aviator", 58, 14, 135, 50, 140, rim="metal")
+    spec = FrameSpec("aviator", 58, 14, 135, 50, 140, ParametricGeometry(rim="metal"))
     calls = []
 
     def make() -> GlassesModel:
