@@ -3,8 +3,8 @@
 A catalogue frame is re-built at about ``target`` triangles, keeping its shape, size, anchors and
 materials:
 
-* a parametric frame is **re-tessellated** by the generator (``FrameSpec.construction.segments``, points around
-  each lens outline; the count grows linearly with it);
+* a parametric frame is **re-tessellated** by the generator (``FrameSpec.construction.segments``,
+  points around each lens outline; the count grows linearly with it);
 * below the coarsest tessellation the generator allows (16 segments, ~1.7k triangles for a metal
   round frame) the mesh is **decimated by vertex clustering** (vertices snapped to a grid whose cell
   is searched so the total lands near the target);

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from models3d import cache
-from models3d.catalogue import load_catalogue
-from models3d.catalogue import ParametricGeometry
+from models3d.catalogue import ParametricGeometry, load_catalogue
 from models3d.parametric import FrameSpec, build_model
 from tryon.glasses import ANCHOR_NAMES, GlassesModel
 
@@ -113,7 +112,8 @@ def test_impossible_specs_are_refused() -> None:
 def test_spec_key_is_stable_and_sensitive() -> None:
     a = FrameSpec("round", 50, 20, 145, 44, 134)
     assert a.key() == FrameSpec("round", 50.0, 20.0, 145.0, 44.0, 134.0).key()
-    assert a.key() == FrameSpec("round", 50, 20, 145, 44, 134, ParametricGeometry(rim_width=4.5)).key()  # the default
+    default_rim_width = ParametricGeometry(rim_width=4.5)  # the acetate default, given explicitly
+    assert a.key() == FrameSpec("round", 50, 20, 145, 44, 134, default_rim_width).key()
     assert a.key() != FrameSpec("round", 50, 20, 145, 44, 135).key()
     assert a.key() != FrameSpec("oval", 50, 20, 145, 44, 134).key()
 
