@@ -17,7 +17,7 @@ from web.catalogue import filters
 from web.catalogue.access import frame_json, get_catalogue
 from web.extensions import limiter
 from web.imaging import MAX_PIXELS, MAX_SIDE, ImageError, ImageLimits, decode_image, encode_jpeg
-from web.tryon_live.looks import LookError, resolve_look
+from web.tryon_live.looks import LookError, look_from_query
 from web.tryon_live.pipelines import PoolBusyError, pipelines
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def tryon():
     args = {k: request.args.get(k) or form.get(k) for k in ("frame", "size", "colour", "lens")}
     catalogue = get_catalogue()
     try:
-        look = resolve_look(catalogue, args["frame"], args["size"], args["colour"], args["lens"])
+        look = look_from_query(catalogue, args)
     except LookError as exc:
         return api_error(exc.status, exc.code, exc.message, field=exc.field)
     try:

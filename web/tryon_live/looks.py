@@ -8,6 +8,7 @@ geometry rebuild and no mesh upload.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -82,6 +83,20 @@ def resolve_look(
     except KeyError as exc:
         raise LookError("lens", _message(exc)) from exc
     return Look(frame_id=entry.id, size=size_opt.label, colour=colour_opt.id, lens=lens_opt.id)
+
+
+def look_from_query(
+    catalogue: Any, values: Mapping[str, str | None], default_frame: str | None = None
+) -> Look:
+    """The look a request asks for: ``frame``/``size``/``colour``/``lens`` from ``values`` (query
+    arguments or form fields), ``default_frame`` when no frame is named. Raises :class:`LookError`."""
+    return resolve_look(
+        catalogue,
+        values.get("frame") or default_frame,
+        values.get("size"),
+        values.get("colour"),
+        values.get("lens"),
+    )
 
 
 def update_look(catalogue: Any, current: Look | None, message: dict[str, Any]) -> Look:

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from web.catalogue.access import frame_json, get_catalogue
 from web.tryon_live import bp
-from web.tryon_live.looks import LookError, resolve_look
+from web.tryon_live.looks import LookError, look_from_query, resolve_look
 from web.tryon_live.pipelines import make_pipeline, pipelines
 from web.tryon_live.session import LIVE_LIMITS, LiveSession
 from web.tryon_live.transport import LiveSocket, websocket_route
@@ -54,13 +54,7 @@ def index():
     frame_id = request.args.get("frame") or catalogue.frames[0].id
     notice = None
     try:
-        look = resolve_look(
-            catalogue,
-            frame_id,
-            request.args.get("size"),
-            request.args.get("colour"),
-            request.args.get("lens"),
-        )
+        look = look_from_query(catalogue, request.args, default_frame=frame_id)
     except LookError as exc:
         if exc.field == "frame":
             abort(404, _("There is no frame %(id)s in the catalogue.", id=frame_id))
@@ -148,14 +142,8 @@ def live(ws: LiveSocket) -> None:
         return
     catalogue = get_catalogue()
     try:
-        frame_id = request.args.get("frame") or (catalogue.frames[0].id if catalogue.frames else None)
-        look = resolve_look(
-            catalogue,
-            frame_id,
-            request.args.get("size"),
-            request.args.get("colour"),
-            request.args.get("lens"),
-        )
+        first = catalogue.frames[0].id if catalogue.frames else None
+        look = look_from_query(catalogue, request.args, default_frame=first)
     except LookError as exc:
         _send_fatal(ws, error_message(exc.code, exc.message, fatal=True, field=exc.field))
         return
