@@ -137,6 +137,7 @@ def _init_extensions(app: Flask) -> None:
     errors.init_app(app)
     i18n.init_app(app)
     from . import models  # noqa: F401  (registers the tables on db.metadata)
+    from .care import models as _care_models  # noqa: F401  (the care phase's tables, 0004)
 
 
 def _register_blueprints(app: Flask) -> None:
