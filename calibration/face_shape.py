@@ -39,13 +39,15 @@ from typing import Any
 import numpy as np
 
 from calibration.pose import to_opencv
+from tryon import landmarks
 
 SHAPES = ("oval", "round", "square", "rectangle", "heart", "diamond", "triangle")
 
-FOREHEAD_TOP, CHIN = 10, 152
-CHEEKBONES = (234, 454)
+FOREHEAD_TOP = landmarks.FOREHEAD
+CHIN = landmarks.CHIN
+CHEEKBONES = (landmarks.RIGHT_FACE_SIDE, landmarks.LEFT_FACE_SIDE)  # the widest line of the face
 FOREHEAD_SIDES = (54, 284)
-JAW_ANGLES = (172, 397)
+JAW_ANGLES = (landmarks.RIGHT_JAW, landmarks.LEFT_JAW)
 CHIN_SIDES = (150, 379)
 
 #: The canonical face's proportions (468-vertex canonical mesh): length/cheek, forehead/cheek,

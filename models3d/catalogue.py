@@ -540,11 +540,6 @@ def parse_documents(
     return Catalogue(frames, lens_options, colour_options)
 
 
-def schema_problems(data: dict[str, Any]) -> list[str]:
-    """JSON Schema problems of one parsed document, each as "frame 'id', field path: message"."""
-    return [message for _, message in _schema_errors(data)]
-
-
 def _schema_errors(data: dict[str, Any]) -> list[tuple[list[Any], str]]:
     validator = jsonschema.Draft202012Validator(schema())
     out = []

@@ -79,9 +79,3 @@ def _build(entry: FrameEntry, size: FrameSize) -> GlassesModel:
             dimensions_mm=model.dimensions_mm,
         )
     return model
-
-
-def clear_memo() -> None:
-    """Forget the per-process geometry (tests; after editing a model file in place)."""
-    with _lock:
-        _memo.clear()

@@ -99,12 +99,6 @@ def lens_outline(shape: str, lens_width: float, lens_height: float, n: int = 48)
     return pts
 
 
-def polygon_area(poly: np.ndarray) -> float:
-    """Signed area of a closed polygon ((n, 2)); positive when counter-clockwise."""
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
-
 def offset_outline(poly: np.ndarray, distance: np.ndarray | float) -> np.ndarray:
     """Move each vertex of a counter-clockwise polygon ((n, 2)) outwards by ``distance`` (mm,
     scalar or ``(n,)``; negative = inwards) along its mitred vertex normal."""

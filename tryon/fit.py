@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tryon.glasses import GlassesModel
+from tryon.landmarks import LEFT_FACE_SIDE, LEFT_TEMPLE, RIGHT_FACE_SIDE, RIGHT_TEMPLE
 
 #: Canonical face vertices used here (cm), from MediaPipe's ``canonical_face_model.obj``.
 CANONICAL_CM = {
@@ -144,9 +145,11 @@ def fit_metrics(
         ``TryOnPipeline.model_matrix(pose)`` returns it
     camera_matrix : (3, 3) intrinsics of the image (default: MediaPipe's 63° camera)
     """
-    points = face_space_points(observation, [127, 356, 234, 454, 139, 368], camera_matrix)
-    face_width = float(np.linalg.norm(points[454] - points[234])) * 10.0
-    temple_width = float(np.linalg.norm(points[356] - points[127])) * 10.0
+    points = face_space_points(
+        observation, [RIGHT_TEMPLE, LEFT_TEMPLE, RIGHT_FACE_SIDE, LEFT_FACE_SIDE, 139, 368], camera_matrix
+    )
+    face_width = float(np.linalg.norm(points[LEFT_FACE_SIDE] - points[RIGHT_FACE_SIDE])) * 10.0
+    temple_width = float(np.linalg.norm(points[LEFT_TEMPLE] - points[RIGHT_TEMPLE])) * 10.0
     hinge_width = float(np.linalg.norm(points[368] - points[139])) * 10.0
     frame_width = frame_width_mm(model)
     ratio = frame_width / face_width if face_width > 0 else float("nan")
@@ -156,7 +159,7 @@ def fit_metrics(
     )
     distances, reaches = {}, {}
     # Wearer's left is +x in both frame and face space: landmark 454 (left), 234 (right).
-    for side, landmark in (("left", 454), ("right", 234)):
+    for side, landmark in (("left", LEFT_FACE_SIDE), ("right", RIGHT_FACE_SIDE)):
         tip_cm = face_from_frame @ np.array([*(np.asarray(model.anchors[f"temple_end_{side}"]) * 0.1), 1.0])
         ear = points[landmark] + EAR_OFFSET_CM
         distances[side] = float(np.linalg.norm(tip_cm[:3] - ear)) * 10.0
