@@ -362,8 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         face_model = DEFAULT_FACE_MODEL
     for path in (args.video, args.photo):
         if not path.is_file():
-            print(f"error: {path} does not exist", file=sys.stderr)
-            return 2
+            parser.error(f"{path} does not exist")  # "python -m web.screenshots: error: ...", exit 2
     for path in run(args.out, args.video, args.photo, face_model):
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} kB)")
     return 0
