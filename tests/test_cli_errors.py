@@ -52,3 +52,17 @@ def test_every_sub_command_uses_one_prefix(
     (line,) = _error_lines(capsys)
     assert line.startswith(PREFIX), line
     assert reason in line
+
+
+def test_the_screenshot_tool_uses_the_same_kind_of_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The docs' screenshot tool is its own program: argparse's ``prog: error:`` line, exit 2."""
+    from web.screenshots import main as screenshots_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        screenshots_main(["--video", str(tmp_path / "nope.mp4"), "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    *usage, line = _error_lines(capsys)
+    assert usage and usage[0].startswith("usage: python -m web.screenshots")
+    assert line == f"python -m web.screenshots: error: {tmp_path / 'nope.mp4'} does not exist"
