@@ -45,6 +45,14 @@ def _add_frame_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera-profile", metavar="JSON", help="calibrated camera profile (tryon calibrate)")
 
 
+def _add_every_frame_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="run the face landmarker on every frame (default: on keyframes, optical flow in between)",
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="dress one photo", description="Put a frame on the faces in one photo.")
     p.add_argument("image", help="input photo (JPEG, PNG, WebP, ...)")
@@ -56,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("video", help="dress a whole video file", description="Put a frame on a video file.")
     p.add_argument("input", help="input video")
     p.add_argument("output", help="output video (.mp4 or .avi)")
+    _add_every_frame_option(p)
     _add_frame_options(p)
     p.set_defaults(func=cmd_video)
 
@@ -78,6 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-last", metavar="PNG", help="write the last composited frame to this file")
     p.add_argument("--no-fit", action="store_true", help="do not measure the face for frame-size advice")
     p.add_argument("--lang", choices=("en", "it"), default="en", help="language of the on-screen text")
+    _add_every_frame_option(p)
     _add_frame_options(p)
     p.set_defaults(func=cmd_mirror)
 
@@ -94,6 +104,7 @@ def _configure(args: argparse.Namespace):  # noqa: ANN202 - returns a GlassesMod
 
 
 def _pipeline_options(args: argparse.Namespace, running_mode: str, image_size: tuple[int, int] | None = None):  # noqa: ANN202
+    from tryon.keyframes import KeyframeOptions
     from tryon.pipeline import PipelineOptions
     from tryon.render import RenderOptions
 
@@ -111,6 +122,7 @@ def _pipeline_options(args: argparse.Namespace, running_mode: str, image_size: t
         model_path=args.face_model,
         camera_matrix=camera_matrix,
         render=RenderOptions(occlusion=not args.no_occlusion),
+        keyframes=None if getattr(args, "every_frame", False) else KeyframeOptions(),
     )
 
 

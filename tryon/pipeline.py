@@ -20,6 +20,7 @@ from tryon.canonical import head_occluder, load_canonical_face
 from tryon.compose import composite
 from tryon.face_identity import match_faces
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
+from tryon.keyframes import KeyframeOptions, KeyframeTracker
 from tryon.lighting import Lighting, estimate_lighting
 from tryon.placement import CANONICAL_IRIS_CM, FacePlacement, eye_fit
 from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
@@ -57,6 +58,8 @@ class PipelineOptions:
     estimate_light : light the frames from the face region of each frame
     pupillary_distance_mm : the wearer's PD as an optician measured it, where the lens optical centres
         are made; None uses the PD seen in the picture (see :func:`tryon.placement.eye_fit`)
+    keyframes : video mode: run the Face Landmarker on keyframes only and carry the faces by optical
+        flow in between (see :mod:`tryon.keyframes`); None runs it on every frame
     """
 
     max_faces: int = 1
@@ -69,6 +72,12 @@ class PipelineOptions:
     render: RenderOptions = field(default_factory=RenderOptions)
     estimate_light: bool = True
     pupillary_distance_mm: float | None = None
+    keyframes: KeyframeOptions | None = field(default_factory=KeyframeOptions)
+
+    @property
+    def keyframe_tracking(self) -> bool:
+        """Whether frames between keyframes are carried by optical flow (video mode only)."""
+        return self.keyframes is not None and self.running_mode == "video"
 
 
 @dataclass(frozen=True)
@@ -165,13 +174,16 @@ class TryOnPipeline:
 
     def __init__(self, glasses: GlassesModel, options: PipelineOptions | None = None) -> None:
         self.options = options or PipelineOptions()
-        self.tracker = FaceTracker(
+        landmarker = FaceTracker(
             TrackerOptions(
                 max_faces=self.options.max_faces,
                 running_mode=self.options.running_mode,
                 model_path=self.options.model_path,
             )
         )
+        self.tracker: FaceTracker | KeyframeTracker = landmarker
+        if self.options.keyframe_tracking:
+            self.tracker = KeyframeTracker(landmarker, self.options.keyframes)
         try:
             face = load_canonical_face(str(self.tracker.model_path))
             self.renderer = GlassesRenderer(head_occluder(face), self.options.render)
@@ -208,8 +220,10 @@ class TryOnPipeline:
         self.renderer.set_materials(frame, lens)
 
     def reset(self) -> None:
-        """Forget the smoothing state (e.g. when the stream jumps)."""
+        """Forget the smoothing state (e.g. when the stream jumps); the next frame is a keyframe."""
         self._tracks = []
+        if isinstance(self.tracker, KeyframeTracker):
+            self.tracker.reset()
 
     # -- per frame ---------------------------------------------------------------------------------------
 
