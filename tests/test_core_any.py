@@ -44,8 +44,10 @@ def any_in_annotations(source: str) -> int:
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
             annotation = ast.parse(annotation.value, mode="eval").body  # a quoted annotation
         for sub in ast.walk(annotation):
-            name = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else None
-            count += name == "Any"
+            if isinstance(sub, ast.Name):
+                count += sub.id == "Any"
+            elif isinstance(sub, ast.Attribute):
+                count += sub.attr == "Any"
     return count
 
 
