@@ -292,13 +292,22 @@ class KeyframeTracker:
         k = default_intrinsics(w, h)
         origin = np.array([left, top], dtype=np.float32)
         prev_pts = np.vstack([f.points_px for f in self._faces]) - origin
-        lk = {
-            "winSize": (opts.window, opts.window),
-            "maxLevel": opts.levels,
-            "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
-        }
-        nxt, st, _ = cv2.calcOpticalFlowPyrLK(self._prev_gray, gray, prev_pts.reshape(-1, 1, 2), None, **lk)
-        back, st_back, _ = cv2.calcOpticalFlowPyrLK(gray, self._prev_gray, nxt, None, **lk)
+        win, criteria = (
+            (opts.window, opts.window),
+            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+        )
+        nxt, st, _ = cv2.calcOpticalFlowPyrLK(
+            self._prev_gray,
+            gray,
+            prev_pts.reshape(-1, 1, 2),
+            None,
+            winSize=win,
+            maxLevel=opts.levels,
+            criteria=criteria,
+        )
+        back, st_back, _ = cv2.calcOpticalFlowPyrLK(
+            gray, self._prev_gray, nxt, None, winSize=win, maxLevel=opts.levels, criteria=criteria
+        )
         nxt, back = nxt.reshape(-1, 2), back.reshape(-1, 2)
         ok_all = (st.ravel() == 1) & (st_back.ravel() == 1)
         fb_all = np.linalg.norm(back - prev_pts, axis=1)
