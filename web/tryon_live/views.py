@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from web.catalogue.access import frame_json, get_catalogue
 from web.tryon_live import bp
+from web.tryon_live.browser import browser_config
 from web.tryon_live.looks import LookError, look_from_query, resolve_look
 from web.tryon_live.pipelines import make_pipeline, pipelines
 from web.tryon_live.session import LIVE_LIMITS, LiveSession
@@ -81,6 +82,7 @@ def index():
         },
         "limits": {"maxUploadBytes": int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)},
         "locale": str(get_locale() or "en"),
+        "browser": browser_config(),  # the on-device mode (#12)
     }
     return render_template(
         "tryon/page.html",
