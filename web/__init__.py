@@ -28,6 +28,7 @@ EXTERNAL_BLUEPRINTS = (
     ("web.catalogue", "/catalogue"),
     ("web.tryon_live", "/tryon"),
     ("web.api", "/api"),
+    ("web.care", "/care"),
     ("web.tryon_live.browser", ""),  # on-device try-on: models, placement, packages (#12)
 )
 

@@ -11,4 +11,5 @@ from flask import Blueprint
 
 bp = Blueprint("care", __name__)
 
-from . import models  # noqa: E402,F401  (registers the tables)
+# The tables, the commands, the template helpers and the pages.
+from . import cli, context, models, routes  # noqa: E402,F401
