@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_modes,
         default=None,
         metavar="MODE,...",
-        help="baseline,sequential,pipelined (default all three)",
+        help="baseline,sequential,pipelined,keyframe (default all four)",
     )
     p.add_argument(
         "--source",
@@ -91,6 +91,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how to bring the source to each resolution without stretching (default crop)",
     )
     p.add_argument("--frame", metavar="ID", help="catalogue frame to wear (default: the first one)")
+    p.add_argument(
+        "--triangles",
+        type=int,
+        default=4000,
+        metavar="N",
+        help="re-build the frame at about N triangles for the timed modes (default 4000; 0: the catalogue "
+        "frame as it is)",
+    )
     p.add_argument(
         "--baseline-msaa",
         type=int,
@@ -164,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source,
         fit=args.fit,
         frame_id=args.frame,
+        triangles=args.triangles,
         face_model=getattr(args, "face_model", None),
         pool_mb=args.pool_mb,
         baseline_msaa=args.baseline_msaa,

@@ -9,6 +9,15 @@ time from the end of the warm-up to the last composite.
 * ``sequential`` — :meth:`tryon.pipeline.TryOnPipeline.process` (``in_place=True``) in one thread.
 * ``pipelined`` — :class:`tryon.live.LiveTryOn` (``pipelined=True, drop_stale=False``): a tracking
   thread tracks frame N+1 while this thread renders and composites frame N on the GL worker.
+* ``keyframe`` — the pipelined loop with keyframe tracking (:mod:`tryon.keyframes`): the Face
+  Landmarker on keyframes, optical flow and a rigid pose fit in between.
+
+The first three track every frame with the Face Landmarker (``PipelineOptions.keyframes=None``),
+whatever the pipeline's default; only ``keyframe`` uses keyframe tracking.
+
+Each run also counts the process's CPU time (user + system, all threads, psutil) over the counted
+frames: ``cpu_ms_per_frame`` is what one composited frame costs the machine, the figure that decides
+how many streams one server carries.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import psutil
@@ -24,12 +34,13 @@ from benchmarks.baseline import BaselineTryOn
 from benchmarks.inputs import MemorySource
 from benchmarks.stats import MB, ResourceMonitor, rss_slope_mb_per_1000, summarize
 from tryon.glasses import GlassesModel
+from tryon.keyframes import KeyframeOptions, KeyframeTracker
 from tryon.live import LiveTryOn
 from tryon.pipeline import PipelineOptions, TryOnPipeline
 
 log = logging.getLogger(__name__)
 
-MODES = ("baseline", "sequential", "pipelined")
+MODES = ("baseline", "sequential", "pipelined", "keyframe")
 STAGES = ("capture", "track", "pose", "render", "composite")
 #: Frames the source copies ahead on its own thread (as a camera's grabber thread decodes ahead).
 PREFETCH = 4
@@ -100,6 +111,9 @@ def _result(mode: str, rec: _Recorder, wall_s: float, warmup: int, resources: di
         "stages_ms": stages,
         **resources,
     }
+    cpu = resources.get("cpu", {})
+    if n and "process_user_s" in cpu:
+        out["cpu_ms_per_frame"] = round((cpu["process_user_s"] + cpu["process_system_s"]) * 1000.0 / n, 2)
     out["_rec"] = rec  # raw per-frame data for merge_runs(); removed before the result is written
     if rec.rss:
         out["rss_track"] = {
@@ -145,6 +159,19 @@ def merge_runs(runs: list[dict]) -> dict:
     )
     out["rounds_fps"] = [r["fps"] for r in runs]
     out["attempts"] = sum(r.get("attempts", 1) for r in runs)
+    if all("keyframes" in r for r in runs):
+        frames = sum(r["keyframes"]["frames"] for r in runs)
+        keyframes = sum(r["keyframes"]["keyframes"] for r in runs)
+        reasons: dict[str, int] = {}
+        for r in runs:
+            for why, count in r["keyframes"]["reasons"].items():
+                reasons[why] = reasons.get(why, 0) + count
+        out["keyframes"] = {
+            "frames": frames,
+            "keyframes": keyframes,
+            "keyframe_fraction": round(keyframes / frames, 4) if frames else 0.0,
+            "reasons": dict(sorted(reasons.items())),
+        }
     return out
 
 
@@ -171,6 +198,11 @@ def run_mode(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "keyframe":
+        options = replace(options, keyframes=options.keyframes or KeyframeOptions())
+    else:
+        options = replace(options, keyframes=None)
+    keyframes: dict | None = None
     if count < 1 or warmup < 0:
         raise ValueError(f"need frames >= 1 and warmup >= 0, got {count} and {warmup}")
     source = MemorySource(frames, warmup + count, fps, prefetch=PREFETCH)
@@ -184,7 +216,7 @@ def run_mode(
             rec.rss.append((i - warmup, proc.memory_info().rss / MB))
 
     try:
-        if mode == "pipelined":
+        if mode in ("pipelined", "keyframe"):
             with TryOnPipeline(glasses, options) as pipe:
                 live = LiveTryOn(source, pipe, pipelined=True, drop_stale=False)
                 with live:
@@ -203,6 +235,8 @@ def run_mode(
                         tick()
                     t_end = time.perf_counter()
                     resources = monitor.stop()
+                if isinstance(pipe.tracker, KeyframeTracker):
+                    keyframes = pipe.tracker.stats.to_json()
         else:
             if mode == "baseline":
                 runner = BaselineTryOn(glasses, options, msaa_samples=baseline_msaa)
@@ -237,4 +271,7 @@ def run_mode(
     finally:
         source.close()
     log.info("%s: %d frames in %.2f s", mode, len(rec.latency), t_end - t_start)
-    return _result(mode, rec, t_end - t_start, warmup, resources, len(frames))
+    out = _result(mode, rec, t_end - t_start, warmup, resources, len(frames))
+    if keyframes is not None:
+        out["keyframes"] = keyframes  # warm-up frames included
+    return out

@@ -12,7 +12,7 @@ import jsonschema
 log = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
-MODE_COLOURS = {"baseline": "#9e9e9e", "sequential": "#4f8fd6", "pipelined": "#e0702a"}
+MODE_COLOURS = {"baseline": "#9e9e9e", "sequential": "#4f8fd6", "pipelined": "#e0702a", "keyframe": "#3a9e5c"}
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +58,8 @@ def summary_text(result: dict) -> str:
     parts = [
         f"tryon bench — {m['cpu_model']}, {m['logical_cores']} cores, GL: {m['gl']['renderer']}; "
         f"load average {m.get('load_average_start')} -> {m.get('load_average_end')}",
-        f"frame {result['model']['frame_id']} ({result['model']['triangles']} triangles), "
+        f"frame {result['model']['frame_id']} ({result['model']['triangles']} triangles, "
+        f"{result['model'].get('geometry', 'catalogue')}), "
         f"{result['config']['frames']} frames after {result['config']['warmup']} warm-up",
         "",
     ]
@@ -81,12 +82,16 @@ def summary_text(result: dict) -> str:
                     _fmt(st["render_composite"]["p50"]),
                     _fmt(st["render_composite"]["p95"]),
                     _fmt(run["cpu"]["process_percent"], ".0f"),
+                    _fmt(run.get("cpu_ms_per_frame")),
                     _fmt(run["memory"]["rss_growth_mb"], "+.1f"),
                 ]
             )
         sp = res.get("speedup", {}).get("pipelined_vs_baseline")
         if sp is not None:
-            rows.append([res["resolution"], "  ratio", f"{sp:.2f}x", *[""] * 11])
+            rows.append([res["resolution"], "  pipe/base", f"{sp:.2f}x", *[""] * 12])
+        sp = res.get("speedup", {}).get("keyframe_vs_pipelined")
+        if sp is not None:
+            rows.append([res["resolution"], "  key/pipe", f"{sp:.2f}x", *[""] * 12])
     parts.append(
         _table(
             [
@@ -103,6 +108,7 @@ def summary_text(result: dict) -> str:
                 "r+c p50",
                 "r+c p95",
                 "CPU%",
+                "CPU ms/fr",
                 "dRSS MB",
             ],
             rows,
@@ -130,6 +136,26 @@ def summary_text(result: dict) -> str:
             rows,
         )
     )
+    rows = []
+    for res in result["resolutions"]:
+        for lib, c in res["input_stages_ms"].get("jpeg_codecs", {}).items():
+            if "error" in c:
+                rows.append([res["resolution"], lib, c["error"], "", "", "", ""])
+                continue
+            rows.append(
+                [
+                    res["resolution"],
+                    f"{lib} {c.get('version') or ''}".strip(),
+                    _fmt(c["encode"]["p50"], ".2f"),
+                    _fmt(c["encode"]["p95"], ".2f"),
+                    _fmt(c["decode"]["p50"], ".2f"),
+                    _fmt(c["decode"]["p95"], ".2f"),
+                    str(c.get("mean_bytes")),
+                ]
+            )
+    if rows:
+        parts += ["", "JPEG libraries on the same frames (ms per frame):"]
+        parts.append(_table(["size", "library", "enc p50", "p95", "dec p50", "p95", "bytes"], rows))
     if "sweep" in result:
         parts += ["", f"mesh sweep at {result['sweep']['resolution']} ({result['sweep']['mode']}):"]
         rows = [

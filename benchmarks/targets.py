@@ -35,10 +35,10 @@ def _get(d: dict | None, *keys: str) -> float | None:
     return d if isinstance(d, int | float) else None
 
 
-def _speedup(result: dict, resolution: str) -> float | None:
+def _speedup(result: dict, resolution: str, key: str = "pipelined_vs_baseline") -> float | None:
     for res in result.get("resolutions", []):
         if res["resolution"] == resolution:
-            return _get(res.get("speedup"), "pipelined_vs_baseline")
+            return _get(res.get("speedup"), key)
     return None
 
 
@@ -101,6 +101,18 @@ TARGETS: list[Target] = [
         "x",
         lambda r: _speedup(r, "1280x720"),
     ),
+    Target(
+        "keyframe_speedup_1280_720",
+        "1280x720 keyframe / every-frame pipelined throughput (same run, frame >= 3.5k triangles)",
+        ">=",
+        1.5,
+        "x",
+        lambda r: (
+            _speedup(r, "1280x720", "keyframe_vs_pipelined")
+            if (_get(r.get("model"), "triangles") or 0) >= 3500
+            else None
+        ),
+    ),
     Target("rss_growth_3000", "RSS growth over 3000 frames at 640x480 (--leak-check)", "<", 10, "MB", _leak),
     Target(
         "web_4_clients_640_480",
@@ -109,6 +121,14 @@ TARGETS: list[Target] = [
         20,
         "fps",
         lambda r: _web(r, 4, "640x480"),
+    ),
+    Target(
+        "web_8_clients_640_480",
+        "8 concurrent web clients at 640x480, slowest client",
+        ">=",
+        20,
+        "fps",
+        lambda r: _web(r, 8, "640x480"),
     ),
 ]
 

@@ -85,9 +85,10 @@ class KeyframeOptions:
     max_reprojection : median reprojection error of the pose fit (fraction of the eye distance)
         above which the frame is a keyframe
     window : Lucas-Kanade window (px, odd) at the finest level; levels : extra pyramid levels
+    crop_margin : room around the flow points in the crop, as a fraction of the face's size
     """
 
-    max_interval: int = 3
+    max_interval: int = 5
     acquisition_frames: int = 15
     max_motion: float = 0.06
     max_rotation_deg: float = 4.0
@@ -97,6 +98,7 @@ class KeyframeOptions:
     max_reprojection: float = 0.02
     window: int = 21
     levels: int = 3
+    crop_margin: float = 0.35
 
     def __post_init__(self) -> None:
         if self.max_interval < 1:
@@ -168,7 +170,8 @@ class KeyframeTracker:
         self._flow_ids = np.asarray(FLOW_LANDMARKS)
         self._faces: list[_Carried] = []
         self._prev_gray: np.ndarray | None = None
-        self._prev_origin = (0, 0)
+        self._prev_rect = (0, 0, 0, 0)  # left, top, width, height of the crop in the frame
+        self._prev_size = (0, 0)
         self._since_key = 0
         self._since_found = 0
         self.last_keyframe = False
@@ -263,39 +266,38 @@ class KeyframeTracker:
             points_px=face.landmarks_px[self._flow_ids].astype(np.float32),
         )
 
-    def _crop(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-        """The grayscale crop around the carried faces' flow points (with room to move)."""
+    @staticmethod
+    def _crop(frame_bgr: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+        """(height, width) uint8: the grayscale of ``rect`` (left, top, width, height) of the frame."""
+        left, top, width, height = rect
+        return cv2.cvtColor(frame_bgr[top : top + height, left : left + width], cv2.COLOR_BGR2GRAY)
+
+    def _remember(self, frame_bgr: np.ndarray) -> None:
+        """Keep the crop around the carried faces' flow points (with room to move) for the next flow."""
         h, w = frame_bgr.shape[:2]
         pts = np.vstack([f.points_px for f in self._faces])
         x0, y0 = pts.min(axis=0)
         x1, y1 = pts.max(axis=0)
-        margin = 0.5 * max(x1 - x0, y1 - y0) + self.options.window
+        margin = self.options.crop_margin * max(x1 - x0, y1 - y0) + self.options.window
         left, top = max(int(x0 - margin), 0), max(int(y0 - margin), 0)
         right, bottom = min(int(x1 + margin) + 1, w), min(int(y1 + margin) + 1, h)
-        gray = cv2.cvtColor(frame_bgr[top:bottom, left:right], cv2.COLOR_BGR2GRAY)
-        return gray, (left, top)
-
-    def _remember(self, frame_bgr: np.ndarray) -> None:
-        self._prev_gray, self._prev_origin = self._crop(frame_bgr)
+        self._prev_rect = (left, top, right - left, bottom - top)
+        self._prev_size = (w, h)
+        self._prev_gray = self._crop(frame_bgr, self._prev_rect)
 
     def _carry(self, frame_bgr: np.ndarray) -> tuple[list[FaceObservation] | None, str | None]:
         """Carry every face to this frame by flow; (None, reason) when the flow is not trusted."""
         assert self._prev_gray is not None
         opts = self.options
-        left, top = self._prev_origin
-        ph, pw = self._prev_gray.shape
-        region = frame_bgr[top : top + ph, left : left + pw]
-        if region.shape[:2] != (ph, pw):  # the frame size changed
-            return None, "frame_size"
-        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
         h, w = frame_bgr.shape[:2]
+        if (w, h) != self._prev_size:
+            return None, "frame_size"
+        gray = self._crop(frame_bgr, self._prev_rect)
         k = default_intrinsics(w, h)
-        origin = np.array([left, top], dtype=np.float32)
+        origin = np.array(self._prev_rect[:2], dtype=np.float32)
         prev_pts = np.vstack([f.points_px for f in self._faces]) - origin
-        win, criteria = (
-            (opts.window, opts.window),
-            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
-        )
+        win = (opts.window, opts.window)
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
         nxt, st, _ = cv2.calcOpticalFlowPyrLK(
             self._prev_gray,
             gray,
@@ -308,9 +310,9 @@ class KeyframeTracker:
         back, st_back, _ = cv2.calcOpticalFlowPyrLK(
             gray, self._prev_gray, nxt, None, winSize=win, maxLevel=opts.levels, criteria=criteria
         )
-        nxt, back = nxt.reshape(-1, 2), back.reshape(-1, 2)
         ok_all = (st.ravel() == 1) & (st_back.ravel() == 1)
-        fb_all = np.linalg.norm(back - prev_pts, axis=1)
+        fb_all = np.linalg.norm(back.reshape(-1, 2) - prev_pts, axis=1)
+        nxt = nxt.reshape(-1, 2)
         n = len(self._flow_ids)
         out: list[FaceObservation] = []
         updated: list[_Carried] = []
