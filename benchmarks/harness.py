@@ -164,7 +164,7 @@ def _jpeg_libraries(images: list[np.ndarray], quality: int) -> dict:
         import simplejpeg
 
         def enc(bgr: np.ndarray) -> bytes:
-            return simplejpeg.encode_jpeg(bgr, quality=quality, colorspace="BGR")
+            return simplejpeg.encode_jpeg(bgr, quality=quality, colorspace="BGR", colorsubsampling="420")
 
         def dec(data: bytes) -> np.ndarray:
             return simplejpeg.decode_jpeg(data, colorspace="BGR")

@@ -7,8 +7,11 @@ before it costs memory:
 2. **the header alone** is read with Pillow's lazy :func:`PIL.Image.open` to learn the dimensions,
    which must stay within ``max_side`` pixels per side and ``max_pixels`` in all. A "decompression
    bomb" (a tiny PNG that inflates to gigapixels) is caught here, before anything is inflated;
-3. only then are the pixels decoded, with :func:`cv2.imdecode`. Truncated or corrupt data makes it
-   fail, which is reported as such.
+3. only then are the pixels decoded: 8-bit colour and grayscale JPEGs (every camera frame of the live
+   try-on) with libjpeg-turbo through ``simplejpeg`` (2-3x faster than :func:`cv2.imdecode` on the
+   same bytes, with identical pixels; measured by ``tryon bench``), everything else (PNG, WebP,
+   CMYK JPEG) with :func:`cv2.imdecode`. Truncated or corrupt data makes either fail, which is
+   reported as such.
 
 The result is always an ``(H, W, 3) uint8`` BGR array: 16-bit images are scaled to 8 bits,
 grayscale is expanded, an alpha channel is composited over white, and the EXIF orientation of
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
@@ -145,6 +149,8 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> np.ndarray:
     Runs :func:`probe` first; raises :class:`ImageError` for anything that is not a usable image.
     """
     info = probe(data, limits)
+    if info.format == "jpeg" and info.mode in _TURBO_MODES:
+        return apply_orientation(_decode_turbo(data, info), info.orientation)
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
         # IMREAD_UNCHANGED keeps 16-bit depth and alpha so they are converted deliberately below
@@ -210,12 +216,46 @@ def apply_orientation(bgr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(bgr)) if op else bgr
 
 
+#: Pillow modes of the JPEGs decoded by libjpeg-turbo directly (8-bit YCbCr/RGB and grayscale).
+_TURBO_MODES = ("RGB", "L")
+
+
+def _decode_turbo(data: bytes, info: ImageInfo) -> np.ndarray:
+    """A JPEG of mode ``RGB`` or ``L`` -> ``(H, W, 3) uint8`` BGR, through simplejpeg (libjpeg-turbo).
+
+    Raises :class:`ImageError` for truncated or corrupt data (``strict``: recoverable libjpeg errors
+    count as corrupt too, as a truncated upload must not come out half grey).
+    """
+    try:
+        img = simplejpeg.decode_jpeg(data, colorspace="BGR", strict=True)
+    except ValueError as exc:
+        log.info("simplejpeg refused a JPEG upload: %s", exc)
+        raise ImageError(
+            400, "corrupt_image", "The JPEG image data is truncated or corrupt and cannot be decoded."
+        ) from exc
+    if img.shape[1] != info.width or img.shape[0] != info.height:
+        raise ImageError(
+            400,
+            "corrupt_image",
+            f"The image decodes to {img.shape[1]}x{img.shape[0]}, not the {info.width}x{info.height} "
+            "its header declares.",
+        )
+    return img
+
+
 def encode_jpeg(bgr: np.ndarray, quality: int = 88) -> bytes:
-    """``(H, W, 3) uint8`` BGR -> JPEG bytes."""
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:  # pragma: no cover - only for an empty array, which callers never pass
-        raise ValueError(f"cannot encode an image of shape {bgr.shape} as JPEG")
-    return buf.tobytes()
+    """``(H, W, 3) uint8`` BGR -> JPEG bytes (libjpeg-turbo through simplejpeg, 4:2:0 chroma as
+    OpenCV writes by default). Raises ValueError for anything that is not an (H, W, 3) uint8 image."""
+    if not isinstance(bgr, np.ndarray) or bgr.dtype != np.uint8 or bgr.ndim != 3 or bgr.shape[2] != 3:
+        shape = getattr(bgr, "shape", None)
+        raise ValueError(
+            f"encode_jpeg needs an (H, W, 3) uint8 BGR image, got {shape} {getattr(bgr, 'dtype', '')}"
+        )
+    if bgr.size == 0:
+        raise ValueError(f"cannot encode an empty image of shape {bgr.shape} as JPEG")
+    return simplejpeg.encode_jpeg(
+        np.ascontiguousarray(bgr), quality=int(quality), colorspace="BGR", colorsubsampling="420"
+    )
 
 
 def _orientation(img: Image.Image) -> int:
