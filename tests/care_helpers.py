@@ -41,7 +41,7 @@ def add_purchase(app: Flask, user_id: int, today: date = TODAY, **form: Any) -> 
     from web.extensions import db
     from web.models import User
 
-    with app.app_context():
+    with app.test_request_context("/"):
         user = db.session.get(User, user_id)
         return record_purchase(user, {k: str(v) for k, v in form.items()}, staff=None, today=today).id
 
@@ -51,7 +51,7 @@ def add_exam(app: Flask, user_id: int, exam_date: str, store_id: str = "milano-b
     from web.extensions import db
     from web.models import User
 
-    with app.app_context():
+    with app.test_request_context("/"):
         user = db.session.get(User, user_id)
         return record_exam(user, {"exam_date": exam_date, "store_id": store_id}, staff=None, today=TODAY).id
 

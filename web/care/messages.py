@@ -32,7 +32,7 @@ class Composed:
 
 
 def unsubscribe_url(user: User, channel: str) -> str:
-    return url_for("care.unsubscribe", token=unsubscribe_token(user, channel), _external=True)
+    return url_for("care.unsubscribe_link", token=unsubscribe_token(user, channel), _external=True)
 
 
 def _frame_name(frame_id: str | None) -> str:

@@ -258,10 +258,15 @@ def _queue_call(user: User, reminder: Reminder, text: Composed, due: DueReminder
     return True
 
 
-def _deliver(due: DueReminder, user: User, reminder: Reminder, channels: tuple[str, ...]) -> Outcome:
-    subject_row = _subject(due)
+def _compose(due: DueReminder, user: User) -> Composed:
     store = db.session.get(Store, due.store_id) if due.store_id else None
-    text = compose(due, user, subject_row, store)
+    return compose(due, user, _subject(due), store)
+
+
+def _deliver(
+    due: DueReminder, user: User, reminder: Reminder, channels: tuple[str, ...], text: Composed
+) -> Outcome:
+    subject_row = _subject(due)
     done: list[str] = []
     for channel in channels:
         if channel == "email":
@@ -313,16 +318,28 @@ def run(now_utc: datetime | None = None, *, dry_run: bool = False) -> RunReport:
         if in_quiet_hours(settings, local_now(due.store_id, now_utc).time()):
             report.outcomes.append(Outcome(due.key, user.id, due.kind, "quiet_hours", channels))
             continue
-        if dry_run:
-            taken = db.session.scalar(select(Reminder.id).where(Reminder.idempotency_key == due.key))
+        taken = db.session.scalar(select(Reminder.id).where(Reminder.idempotency_key == due.key))
+        if taken or dry_run:  # (a cheap look first; the claim below is what guarantees it)
             status = "claimed_elsewhere" if taken else "would_send"
             report.outcomes.append(Outcome(due.key, user.id, due.kind, status, channels))
             continue
+        text = _compose(due, user)  # before the claim: a message that cannot be written claims nothing
         reminder = _claim(due, channels)
         if reminder is None:
             report.outcomes.append(Outcome(due.key, user.id, due.kind, "claimed_elsewhere", channels))
             continue
-        report.outcomes.append(_deliver(due, user, reminder, channels))
+        try:
+            report.outcomes.append(_deliver(due, user, reminder, channels, text))
+        except Exception as exc:  # keep the claim (something may have gone out), say so on the desk
+            log.exception("reminder %s: delivery stopped", due.key)
+            db.session.rollback()
+            db.session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder.id)
+                .values(status="failed", error=f"{type(exc).__name__}: {exc}")
+            )
+            db.session.commit()
+            report.outcomes.append(Outcome(due.key, user.id, due.kind, "failed", channels))
     log.info("recalls run%s: %s", " (dry run)" if dry_run else "", report.summary())
     return report
 
