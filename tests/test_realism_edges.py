@@ -18,7 +18,7 @@ from tryon.canonical import head_occluder, load_canonical_face
 from tryon.compose import composite
 from tryon.images import read_image
 from tryon.pipeline import PipelineOptions, TryOnPipeline
-from tryon.render import GlassesRenderer, RenderOptions, default_intrinsics
+from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics
 
 METAL_FRAMES = [
     ("milano-round", "silver"),
@@ -88,17 +88,36 @@ def test_video_supersampling_halves_the_edge_error_of_no_anti_aliasing(
         renderer.set_glasses(model)
         (overlay,) = renderer.render([pose.matrix], [model_matrix], k, (w, h))
         renderer.close()
+        if name == "none":
+            overlay_none = overlay
         shown[name] = composite(image.copy(), overlay).astype(np.float64)
         th, tw = overlay.rgba.shape[:2]
         coverage[name] = np.zeros((h, w))
         coverage[name][overlay.y : overlay.y + th, overlay.x : overlay.x + tw] = overlay.rgba[..., 3]
+    # Negative control: a post filter that only blurs the aliased tile's edges (3x3 box on the edge
+    # band) has no sub-pixel information to add, so it must not pass the test that supersampling passes.
+    blurred = overlay_none.rgba.copy()
+    band = cv2.dilate(blurred[..., 3], np.ones((3, 3), np.uint8)) != cv2.erode(
+        blurred[..., 3], np.ones((3, 3), np.uint8)
+    )
+    blurred[band] = cv2.blur(overlay_none.rgba, (3, 3))[band]
+    th, tw = blurred.shape[:2]
+    shown["blur"] = composite(image.copy(), Overlay(blurred, overlay_none.x, overlay_none.y)).astype(
+        np.float64
+    )
+    coverage["blur"] = np.zeros((h, w))
+    coverage["blur"][overlay_none.y : overlay_none.y + th, overlay_none.x : overlay_none.x + tw] = blurred[
+        ..., 3
+    ]
     opaque = (coverage["msaa4"] >= 247).astype(np.uint8)
     box = np.ones((3, 3), np.uint8)
     edge = (cv2.dilate(opaque, box) > 0) & ~(cv2.erode(opaque, box) > 0)
     assert edge.sum() > 500
-    picture_error = {n: float(np.abs(shown[n] - shown["msaa4"])[edge].mean()) for n in ("none", "ssaa2")}
+    picture_error = {
+        n: float(np.abs(shown[n] - shown["msaa4"])[edge].mean()) for n in ("none", "ssaa2", "blur")
+    }
     coverage_error = {
-        n: float(np.abs(coverage[n] - coverage["msaa4"])[edge].mean()) for n in ("none", "ssaa2")
+        n: float(np.abs(coverage[n] - coverage["msaa4"])[edge].mean()) for n in ("none", "ssaa2", "blur")
     }
     print(
         f"\n{frame_id} {colour_id}, {int(edge.sum())} rim-edge pixels, mean |x - 4x MSAA|:"
@@ -106,6 +125,7 @@ def test_video_supersampling_halves_the_edge_error_of_no_anti_aliasing(
     )
     # The coverage of the edge pixels, which is what anti-aliasing is for, for every frame ...
     assert coverage_error["ssaa2"] < 0.5 * coverage_error["none"], coverage_error
+    assert coverage_error["blur"] >= 0.5 * coverage_error["none"], coverage_error  # the control fails
     # ... and the picture itself for a uniformly shaded (black acetate) frame. On a metal rim,
     # supersampling also smooths the specular highlight that MSAA shades once per pixel, which shows
     # as a difference from MSAA of its own (milano gold: 0.58 of no-AA's, measured December 2026).
@@ -126,3 +146,57 @@ def test_supersampling_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> No
         resolve_supersample(None)
     with pytest.raises(ValueError, match="1 \\(none\\) to 4"):
         resolve_supersample(8)
+
+
+def test_supersampled_tile_is_halved_on_the_gl_side_as_an_exact_box_filter(
+    shared: Path, face_model: Path
+) -> None:
+    """The GL-side halving (a linear blit to half size) equals OpenCV's area resize of the full picture."""
+    from models3d.configurator import configure
+    from tryon.render import gl_worker
+    from tryon.render.glasses import box_downsample
+
+    model = configure("milano-round", colour="gold", lens="gradient-brown")
+    image = webcam_frame_720p(shared)
+    with TryOnPipeline(model, PipelineOptions(running_mode="image", model_path=face_model)) as pipe:
+        faces, ts = pipe.track(image)
+        (pose,) = pipe.poses(faces, ts)
+        model_matrix = pipe.model_matrix(pose)
+    h, w = image.shape[:2]
+    k = default_intrinsics(w, h)
+    renderer = GlassesRenderer(
+        head_occluder(load_canonical_face(str(face_model))), RenderOptions(msaa_samples=0, supersample=2)
+    )
+    renderer.msaa_samples = 0
+    renderer.set_glasses(model)
+    (overlay,) = renderer.render([pose.matrix], [model_matrix], k, (w, h))
+    tile_h, tile_w = overlay.rgba.shape[:2]
+    # The same scene drawn at twice the size and read back whole (the camera is left as the render set it).
+    worker = gl_worker()
+    full = worker.call(lambda: worker.render(renderer.scene, 2 * tile_w, 2 * tile_h, 0, 1))
+    renderer.close()
+    reference = box_downsample(full, 2).astype(np.int16)
+    difference = np.abs(overlay.rgba.astype(np.int16) - reference)
+    assert (full[..., 3] > 0).sum() > 4 * 2000  # the glasses were drawn
+    assert difference.max() <= 1, difference.max()
+    # Control: halving by dropping every other pixel is not the same picture.
+    assert np.abs(full[::2, ::2].astype(np.int16) - reference).max() > 50
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--frames", "0"], "--frames must be at least 1"),
+        (["--resolution", "wide"], "is not WIDTHxHEIGHT"),
+        (["--source", "/nonexistent/clip.mp4", "--frames", "1"], "does not exist"),
+    ],
+)
+def test_antialias_benchmark_rejects_bad_input(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.antialias import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -267,6 +267,32 @@ def _make_tile_renderer_class() -> type:
             GL.glEnable(GL.GL_SCISSOR_TEST)  # clears touch the tile only, not the whole buffer
             GL.glScissor(0, 0, self.viewport_width, self.viewport_height)
 
+        # Supersampling by 2 (set per render by the caller): the tile is drawn at twice its size and
+        # halved on the GL side before read-back. A linear blit to exactly half size samples each
+        # destination pixel's centre at the corner shared by its 2 x 2 source pixels: their mean, an
+        # exact box filter of the premultiplied colour, and a quarter of the bytes to read back.
+        downsample = 1
+        _half_fb: int | None = None
+        _half_cb: int | None = None
+        _half_dims = (0, 0)
+
+        def _half_framebuffer(self, width: int, height: int) -> int:
+            if self._half_fb is None or self._half_dims[0] < width or self._half_dims[1] < height:
+                if self._half_fb is not None:
+                    GL.glDeleteFramebuffers(1, [self._half_fb])
+                    GL.glDeleteRenderbuffers(1, [self._half_cb])
+                cap = (-(-width // 64) * 64, -(-height // 64) * 64)
+                self._half_cb = GL.glGenRenderbuffers(1)
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._half_cb)
+                GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA, *cap)
+                self._half_fb = GL.glGenFramebuffers(1)
+                GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_fb)
+                GL.glFramebufferRenderbuffer(
+                    GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._half_cb
+                )
+                self._half_dims = cap
+            return int(self._half_fb)
+
         def _read_main_framebuffer(self, scene: Any, flags: int) -> tuple[np.ndarray, None]:
             width, height = self.viewport_width, self.viewport_height
             GL.glDisable(GL.GL_SCISSOR_TEST)
@@ -277,6 +303,13 @@ def _make_tile_renderer_class() -> type:
                     0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
                 )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
+            if self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
+                width, height = width // 2, height // 2
+                GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_framebuffer(width, height))
+                GL.glBlitFramebuffer(
+                    0, 0, 2 * width, 2 * height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
+                )
+                GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._half_fb)
             buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
             rgba = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 4)[::-1]
             return rgba, None
@@ -340,10 +373,14 @@ class GLWorker:
         """Run ``fn`` on the GL thread and wait for its result."""
         return self.submit(fn).result()
 
-    def render(self, scene: Any, width: int, height: int, msaa_samples: int = 4) -> np.ndarray:
-        """(GL thread only) render ``scene`` into a ``width`` x ``height`` RGBA array.
+    def render(
+        self, scene: Any, width: int, height: int, msaa_samples: int = 4, downsample: int = 1
+    ) -> np.ndarray:
+        """(GL thread only) render ``scene`` at ``width`` x ``height``; returns (h, w, 4) uint8 RGBA.
 
         msaa_samples : multisample anti-aliasing (0 or 1: none); changing it reallocates framebuffers
+        downsample : 2 halves the picture on the GL side (exact 2 x 2 box filter) before read-back, so
+            the result is (height / 2, width / 2, 4); 1 returns it as drawn
         """
         from pyrender.constants import RenderFlags
 
@@ -353,6 +390,7 @@ class GLWorker:
         renderer.msaa_samples = int(msaa_samples)
         renderer.viewport_width = width
         renderer.viewport_height = height
+        renderer.downsample = int(downsample)
         rgba, _ = renderer.render(scene, RenderFlags.RGBA | RenderFlags.OFFSCREEN)
         return rgba
 

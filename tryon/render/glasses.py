@@ -51,9 +51,10 @@ class RenderOptions:
         so they never show down the cheeks or over the ears; False draws them whole
     supersample : anti-aliasing where no MSAA is used (video): the tile is rendered at ``supersample``
         times its size in each direction and box-filtered down (premultiplied, so averaging is exact).
-        None picks ``$TRYON_SUPERSAMPLE`` or else 1 (none). 2 halves the edge error of no
-        anti-aliasing for less than 4x MSAA costs, but still about doubles a video tile's render time
-        on a software rasteriser, so it is opt-in (see ``tests/test_realism_edges.py``)
+        None picks ``$TRYON_SUPERSAMPLE`` or else 1 (none). 2 (halved on the GL side, an exact box
+        filter) cuts the rims' edge error to about a third of no anti-aliasing's, but about doubles a
+        video tile's render time on a software rasteriser (``python -m benchmarks.antialias``), so it
+        is opt-in (see ``tests/test_realism_edges.py``)
     """
 
     backend: Backend | None = None
@@ -245,8 +246,11 @@ class GlassesRenderer:
         self.light.color = np.asarray(light.key_color, dtype=np.float64)
         self.light.intensity = float(light.key_intensity)
         self.scene.set_pose(self.light_node, light.key_pose())
-        rgba = self.worker.render(self.scene, w * factor, h * factor, self.msaa_samples)
-        if factor > 1:
+        gl_halves = factor == 2
+        rgba = self.worker.render(
+            self.scene, w * factor, h * factor, self.msaa_samples, 2 if gl_halves else 1
+        )
+        if factor > 1 and rgba.shape[0] != h:
             rgba = box_downsample(rgba, factor)
         return Overlay(rgba=rgba, x=x, y=y)
 
