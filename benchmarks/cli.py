@@ -126,6 +126,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--web-seconds", type=float, default=10.0, help="timed seconds per level (default 10)")
     p.add_argument("--web-resolution", type=_resolution, default=(640, 480), metavar="WxH")
     p.add_argument(
+        "--web-tracking",
+        default="every-frame,keyframe",
+        metavar="MODE,...",
+        help="tracking of the server's live sessions, one web run each: every-frame and/or keyframe "
+        "(default both; the last one is the reported web result)",
+    )
+    p.add_argument(
         "--web-server",
         choices=("gunicorn", "werkzeug"),
         default="gunicorn",
@@ -186,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         web_duration_s=args.web_seconds,
         web_resolution=args.web_resolution,
         web_server=args.web_server,
+        web_tracking=[t.strip() for t in args.web_tracking.split(",") if t.strip()],
         progress=not args.no_progress and sys.stderr.isatty(),
         wait_quiet_s=args.wait_quiet,
         retry_noisy=args.retry_noisy,

@@ -57,6 +57,7 @@ class ServerProcess:
         max_live: int = 8,
         server: str = "gunicorn",
         start_timeout_s: float = 120.0,
+        keyframes: bool = True,
     ) -> None:
         from benchmarks.web_server import free_port, gunicorn_command
 
@@ -72,6 +73,7 @@ class ServerProcess:
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         if face_model:
             env["TRYON_FACE_MODEL"] = str(face_model)
+        env["TRYON_BENCH_LIVE_KEYFRAMES"] = "1" if keyframes else "0"
         if server == "gunicorn":
             self.port = free_port()
             cmd = gunicorn_command(self.port, threads=max(8, 2 * max_live))
@@ -341,6 +343,10 @@ def run_level(
     all_server = {s: [v for c in workers for v in c.stats.server_ms[s]] for s in SERVER_STAGES}
     all_rtt = [v for c in workers for v in c.stats.rtt_ms]
     server_summary = summarize(all_server["server"])
+    cpu = server_resources["cpu"]
+    cores_busy = cpu["process_percent"] / 100.0  # server CPU seconds per second of the window
+    answered = sum(c.stats.answered for c in workers)
+    cpu_s = cpu["process_user_s"] + cpu["process_system_s"]
     return {
         "clients": clients,
         "duration_s": duration_s,
@@ -348,6 +354,8 @@ def run_level(
         "fps_min": round(min(fps), 2) if fps else None,
         "fps_mean": round(float(np.mean(fps)), 2) if fps else None,
         "fps_total": round(float(np.sum(fps)), 2),
+        "frames_per_core_s": round(float(np.sum(fps)) / cores_busy, 2) if cores_busy > 0 else None,
+        "server_cpu_ms_per_frame": round(cpu_s * 1000.0 / answered, 2) if answered else None,
         "server_p95_ms": server_summary["p95"],
         "server_ms": server_summary,
         "server_stages_ms": {s: summarize(v) for s, v in all_server.items() if s != "server"},
@@ -376,12 +384,20 @@ def run_web(
     face_model: str | None,
     server: str = "gunicorn",
     on_level: object | None = None,
+    tracking: str = "keyframe",
 ) -> dict:
-    """The whole web benchmark: one server, each level in turn. ``frames`` are (H, W, 3) BGR."""
+    """The whole web benchmark: one server, each level in turn. ``frames`` are (H, W, 3) BGR.
+
+    tracking : "keyframe" or "every-frame", how the server's live sessions track faces
+    """
+    if tracking not in ("keyframe", "every-frame"):
+        raise WebBenchError(f"tracking must be 'keyframe' or 'every-frame', got {tracking!r}")
     jpegs = encode_frames(frames)
     height, width = frames[0].shape[:2]
     results = []
-    with ServerProcess(face_model, max_live=max(8, max(levels)), server=server) as proc:
+    with ServerProcess(
+        face_model, max_live=max(8, max(levels)), server=server, keyframes=tracking == "keyframe"
+    ) as proc:
         for n in levels:
             log.info("web: %d client(s)", n)
             level = run_level(
@@ -403,6 +419,7 @@ def run_web(
             time.sleep(1.0)  # let the server close the sessions of this level
     return {
         "server": SERVER_DESCRIPTIONS[server],
+        "tracking": tracking,
         "resolution": f"{width}x{height}",
         "jpeg_quality_client": 80,
         "mean_request_bytes": round(float(np.mean([len(j) for j in jpegs]))),

@@ -33,6 +33,8 @@ def make_app(instance: str, face_model: str | None, max_live: int) -> Any:
         "DATABASE_URL": f"sqlite:///{os.path.join(instance, 'bench.sqlite3')}",
         "RATELIMIT_ENABLED": False,
         "TRYON_MAX_LIVE_SESSIONS": max_live,
+        # every-frame or keyframe tracking of the live sessions (set by benchmarks.web_load.ServerProcess)
+        "TRYON_LIVE_KEYFRAMES": os.environ.get("TRYON_BENCH_LIVE_KEYFRAMES", "1") != "0",
     }
     if face_model:
         config["FACE_MODEL"] = face_model

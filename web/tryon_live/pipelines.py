@@ -15,6 +15,10 @@ Settings (app config):
     How long a still waits for a free pipeline before a 503 (default 30 s).
 ``TRYON_MAX_LIVE_SESSIONS``
     Most live connections at once, each with its own pipeline (default 8); more are refused.
+``TRYON_LIVE_KEYFRAMES``
+    Live connections track with keyframes (:mod:`tryon.keyframes`: the Face Landmarker on some
+    frames, optical flow in between; default True, about a third less CPU per frame, measured by
+    ``tryon bench --web``); False runs the landmarker on every frame.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from web.tryon_live.looks import Look, build_model, dress
 
@@ -42,11 +46,27 @@ class PoolBusyError(RuntimeError):
     """Every pipeline is in use and none became free in time (answer 503, retry later)."""
 
 
-def make_pipeline(model: Any, running_mode: str, model_path: str | None = None) -> Any:
-    """A new ``TryOnPipeline`` wearing ``model`` (one face: a shopper in front of their camera)."""
+def make_pipeline(
+    model: Any, running_mode: str, model_path: str | None = None, keyframes: bool | None = None
+) -> Any:
+    """A new ``TryOnPipeline`` wearing ``model`` (one face: a shopper in front of their camera).
+
+    keyframes : video mode: keyframe tracking; None takes the app's ``TRYON_LIVE_KEYFRAMES`` (default
+        True). The landmarker then runs on every frame while the frame-size advice is measuring
+        (``LIVE_SAMPLES`` frames after a face is found), so the advice measures real landmarks only.
+    """
+    from calibration.live import LIVE_SAMPLES
+    from tryon.keyframes import KeyframeOptions
     from tryon.pipeline import PipelineOptions, TryOnPipeline
 
-    options = PipelineOptions(max_faces=1, running_mode=running_mode, model_path=model_path)
+    if keyframes is None:
+        keyframes = bool(current_app.config.get("TRYON_LIVE_KEYFRAMES", True)) if has_app_context() else True
+    options = PipelineOptions(
+        max_faces=1,
+        running_mode=running_mode,
+        model_path=model_path,
+        keyframes=KeyframeOptions(acquisition_frames=LIVE_SAMPLES) if keyframes else None,
+    )
     t0 = time.perf_counter()
     pipe = TryOnPipeline(model, options)
     log.info("created a %s-mode try-on pipeline in %.0f ms", running_mode, (time.perf_counter() - t0) * 1e3)

@@ -20,6 +20,8 @@ Messages to the browser
   also carries ``"seq"`` and replaces that frame's result, so the browser can send the next frame.
 
 Timestamps for VIDEO-mode tracking come from the server's monotonic clock, strictly increasing.
+Tracking uses keyframes (see :func:`web.tryon_live.pipelines.make_pipeline`); the JPEGs are decoded
+and encoded by libjpeg-turbo (:mod:`web.imaging`).
 """
 
 from __future__ import annotations
@@ -141,7 +143,10 @@ class LiveSession:
         t1 = time.perf_counter()
         result = self.pipe.process(frame, timestamp_ms=self._timestamp_ms())
         t2 = time.perf_counter()
-        self.fit.update(result.faces[0].observation if result.faces else None, frame)
+        if getattr(self.pipe.tracker, "last_keyframe", True):
+            # The frame-size advice measures landmarks the Face Landmarker found; frames carried by
+            # optical flow between keyframes are re-projections of the last ones and add nothing.
+            self.fit.update(result.faces[0].observation if result.faces else None, frame)
         jpeg = encode_jpeg(result.image, self.jpeg_quality)
         t3 = time.perf_counter()
         timings = round_ms(
