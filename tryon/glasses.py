@@ -55,7 +55,8 @@ class LensMaterial:
 
     ``tint`` is linear RGB. ``opacity_top`` / ``opacity_bottom`` are the fraction of light the lens
     takes away at its top and bottom edge (a gradient lens has a darker top). ``mirror`` raises the
-    metallic factor so highlights reflect the room.
+    metallic factor so highlights reflect the room. ``anti_reflective`` (a coating) cuts the Fresnel
+    sheen the lens surface reflects to about an eighth.
     """
 
     name: str = "clear"
@@ -63,6 +64,7 @@ class LensMaterial:
     opacity_top: float = 0.08
     opacity_bottom: float = 0.08
     mirror: bool = False
+    anti_reflective: bool = False
 
 
 @dataclass
