@@ -41,6 +41,7 @@ VENDOR_FILES = frozenset(
         "three/build/three.module.js",
         "three/build/three.core.js",
         "three/examples/jsm/loaders/GLTFLoader.js",
+        "three/examples/jsm/environments/RoomEnvironment.js",
         "three/examples/jsm/utils/BufferGeometryUtils.js",
         "three/examples/jsm/utils/SkeletonUtils.js",
         "@mediapipe/tasks-vision/vision_bundle.mjs",
@@ -197,4 +198,5 @@ def browser_config() -> dict[str, Any]:
         "vendorUrl": url_for("tryon_browser.vendor", name="x")[: -len("x")],
         "placementUrl": url_for("tryon_browser.core_placement"),
         "frameUrl": "/api/frames/",
+        "moduleUrl": url_for("static", filename="tryon/browser_mode.js"),
     }

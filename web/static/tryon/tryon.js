@@ -7,6 +7,11 @@
  * Only one frame is in flight: the next one is captured when the previous result has arrived, so a
  * slow link or a slow server lowers the frame rate instead of building a queue.
  *
+ * Browser mode (issue 12): where the browser has WebGL2 and WebAssembly, camera mode runs on the
+ * device instead (browser_mode.js: tasks-vision + three.js, loaded with import()); no camera frame is
+ * sent. Without them, or when the on-device engine cannot start, the page falls back to the server
+ * mode above and says so. ?engine=server or ?engine=browser forces one (tests, benchmarks).
+ *
  * Plain JavaScript, no build step. window.tryon exposes the page state (tests and debugging).
  */
 (function () {
@@ -29,8 +34,9 @@
     colourName: $("colour-name"), lensName: $("lens-name"), sizeDetail: $("size-detail"),
     frameName: $("frame-name"), frameBrand: $("frame-brand"), framePrice: $("frame-price"),
     frameLink: $("frame-link"), statFps: $("stat-fps"), statRtt: $("stat-rtt"), statServer: $("stat-server"),
-    statCount: $("stat-count"), liveStatus: $("live-status")
+    statCount: $("stat-count"), liveStatus: $("live-status"), engineNote: $("engine-note")
   };
+  var forcedEngine = new URLSearchParams(location.search).get("engine");
 
   var frames = cfg.frames;
   var byId = {};
@@ -70,7 +76,10 @@
     reconnectDelay: 500,
     snapshot: null,
     snapshotCount: 0,
-    lastError: null
+    lastError: null,
+    engine: null,          // "browser" (on-device) or "server", once camera mode has started
+    engineReason: null,    // why the server mode was chosen, when it was a fallback
+    browser: null          // the on-device engine (browser_mode.js), while it runs
   };
   window.tryon = state;
 
@@ -201,7 +210,14 @@
     }
     state.look = merged;
     renderPanel();
-    if (state.mode === "camera") {
+    if (state.mode === "camera" && state.browser) {
+      var engine = state.browser;
+      engine.setLook(merged).then(function (look) {
+        if (state.browser !== engine) return;
+        state.look = look;
+        renderPanel();
+      }).catch(function (err) { state.lastError = "look"; setSaveStatus(String(err && err.message || err)); });
+    } else if (state.mode === "camera") {
       if (state.ws && state.ws.readyState === WebSocket.OPEN) {
         state.ws.send(JSON.stringify(merged));
       }
@@ -384,10 +400,117 @@
     if (state.mode !== "camera") { stopCamera(); return; }
     el.video.srcObject = state.stream;
     try { await el.video.play(); } catch (e) { /* autoplay of a muted inline video is allowed */ }
+    if (forcedEngine !== "server" && cfg.browser && cfg.browser.enabled) startBrowser();
+    else useServer(null);
+  }
+
+  // -- browser mode (on-device) -----------------------------------------------------------------------
+  function showEngineNote(text) {
+    el.engineNote.textContent = text;
+    el.engineNote.hidden = false;
+  }
+
+  function useServer(reason, text) {
+    state.engine = "server";
+    state.engineReason = reason;
+    el.root.dataset.engine = "server";
+    if (reason) el.root.dataset.fallback = reason;
+    showEngineNote(text || T.onServer);
     connect();
   }
 
+  function serverAction() {
+    return { label: T.useServer, run: function () { setMessage(T.connecting, "busy"); useServer("chosen", T.onServer); } };
+  }
+
+  async function startBrowser() {
+    setMessage(T.loadingEngine, "busy");
+    state.engine = "browser";
+    el.root.dataset.engine = "browser";
+    var mod;
+    try {
+      mod = await import(cfg.browser.moduleUrl);
+    } catch (err) {
+      state.lastError = "module";
+      if (state.mode === "camera" && state.stream) useServer("unsupported", T.fallbackUnsupported);
+      return;
+    }
+    var missing = mod.support();
+    if (missing) {
+      state.lastError = missing;
+      useServer("unsupported", T.fallbackUnsupported);
+      return;
+    }
+    try {
+      var engine = await mod.start({
+        cfg: cfg, video: el.video, stage: el.stage, look: state.look,
+        onFrame: onBrowserFrame, onResize: fitStage,
+        onError: function (err) { state.lastError = String(err && err.message || err); }
+      });
+      if (state.mode !== "camera" || !state.stream || state.engine !== "browser") { engine.stop(); return; }
+      state.browser = engine;
+      window.tryon.engineState = engine.state;
+      state.look = engine.state.look || state.look;
+      renderPanel();
+      el.result.hidden = true;
+      showEngineNote(T.onDevice);
+      setStage("live");
+      if (!engine.state.frames) setMessage(T.loadingFrame, "busy");
+    } catch (err) {
+      state.lastError = (err && err.code) || "engine";
+      state.engineError = String(err && err.message || err);
+      if (state.mode !== "camera" || !state.stream) return;
+      if (err && (err.code === "model_hash" || err.code === "model_missing")) {
+        // said plainly, and the shopper chooses the way on (the server checks its own copy)
+        el.root.dataset.engine = "error";
+        setStage("error");
+        setMessage(err.code === "model_hash" ? T.modelHash : T.modelMissing, "error", serverAction());
+        return;
+      }
+      useServer("failed", T.fallbackFailed);
+    }
+  }
+
+  function onBrowserFrame(st) {
+    var now = performance.now();
+    state.results = st.frames;
+    state.fps = st.fps;
+    state.rtt = st.trackMs + st.renderMs;
+    if (!state.browserShown && state.browser) {
+      state.browserShown = true;
+      setMessage(null);
+      el.snapshot.disabled = false;
+      el.save.disabled = false;
+    }
+    if (!st.faceFound) {
+      if (state.noFaceSince === null) state.noFaceSince = now;
+      el.faceHint.textContent = T.noFace;
+      el.faceHint.hidden = now - state.noFaceSince < NO_FACE_HINT_MS;
+    } else {
+      state.noFaceSince = null;
+      el.faceHint.hidden = true;
+    }
+    el.root.dataset.faceFound = st.faceFound ? "yes" : "no";
+    if (st.frames % 10 === 1) {
+      el.hudFps.textContent = st.fps.toFixed(1) + " fps";
+      el.hudRtt.textContent = Math.round(state.rtt) + " ms";
+      el.statFps.textContent = st.fps.toFixed(1) + " fps";
+      el.statRtt.textContent = Math.round(state.rtt) + " ms";
+      el.statServer.textContent = "0 ms";
+      el.statCount.textContent = String(st.frames);
+      el.root.dataset.fps = st.fps.toFixed(1);
+      el.root.dataset.rtt = String(Math.round(state.rtt));
+      announceStatus({ face_found: st.faceFound });
+    }
+  }
+
   function stopCamera() {
+    if (state.browser) {
+      state.browser.stop();
+      state.browser = null;
+    }
+    state.browserShown = false;
+    state.engine = null;
     if (state.ws) {
       var ws = state.ws;
       state.ws = null;
@@ -500,6 +623,12 @@
   }
 
   document.addEventListener("visibilitychange", function () {
+    if (state.browser) {
+      // on-device tracking pauses with the tab and starts again (filters reset) when it is shown
+      if (document.hidden) { state.browser.pause(); el.root.dataset.paused = "yes"; setMessage(T.paused, "info"); }
+      else { state.browser.resume(); el.root.dataset.paused = "no"; setMessage(null); }
+      return;
+    }
     if (document.hidden) return;
     if (state.mode === "camera" && !state.ws && state.stream && state.lastError === "idle") {
       // the server closed the socket while the tab was in the background: start again quietly
@@ -627,6 +756,21 @@
 
   // -- snapshots and favourites -----------------------------------------------------------------------
   el.snapshot.addEventListener("click", function () {
+    if (state.browser) {
+      // on-device: the still exists only now, because the shopper asked for it
+      var look = Object.assign({}, state.look);
+      state.browser.snapshot().then(function (blob) {
+        if (!blob) return;
+        state.lastResultBlob = blob;
+        state.lastResultLook = look;
+        addSnapshot();
+      });
+      return;
+    }
+    addSnapshot();
+  });
+
+  function addSnapshot() {
     if (!state.lastResultBlob) return;
     state.snapshotCount += 1;
     var blob = state.lastResultBlob;
@@ -652,7 +796,7 @@
     el.stage.classList.remove("tx-flash");
     void el.stage.offsetWidth; // restart the flash animation
     el.stage.classList.add("tx-flash");
-  });
+  }
 
   function sameLook(a, b) {
     return a && b && a.frame === b.frame && a.size === b.size && a.colour === b.colour && a.lens === b.lens;
