@@ -125,7 +125,8 @@ def stock_set_command(
     from .reservations import ReservationError, set_stock
 
     try:
-        item = set_stock(store_id, frame_id, size, colour, quantity)
+        with current_app.test_request_context("/"):  # messages are translated (English here)
+            item = set_stock(store_id, frame_id, size, colour, quantity)
     except ReservationError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{item.store_id} {item.frame_id} {item.size_label} {item.colour_id}: {item.available}")

@@ -1,0 +1,179 @@
+"""Reserve in store (issue #14): a 48-hour hold of a frame (size, colour) at a store with stock;
+staff hand it over or cancel; an expired hold goes back on the shelf (lazily and by the job);
+clear errors for unknown frames, no stock and double confirmations; try & buy from the profile."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from care_helpers import table_counts
+from sqlalchemy import select
+
+from web.extensions import db
+from web.testing import create_user, login, make_app, post_form, register
+
+FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
+VARIANT = {"frame": "luna-round", "size": "48□22-145", "colour": "havana"}
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    from web.care.reservations import set_stock
+
+    with app.test_request_context("/"):
+        set_stock("milano-brera", "luna-round", "48□22-145", "havana", 1)
+    return app
+
+
+@pytest.fixture
+def shopper(app):
+    client = app.test_client()
+    register(client, "ada@example.com")
+    return client
+
+
+@pytest.fixture
+def staff(app):
+    create_user(app, "desk@example.com", role="staff")
+    client = app.test_client()
+    login(client, "desk@example.com")
+    return client
+
+
+def flashes(response) -> list[tuple[str, str]]:
+    return FLASH.findall(response.get_data(as_text=True))
+
+
+def available(app) -> int:
+    from web.care.models import StockItem
+
+    with app.app_context():
+        return db.session.scalar(select(StockItem.available).where(StockItem.frame_id == "luna-round"))
+
+
+def reservation(app):
+    from web.care.models import Reservation
+
+    with app.app_context():
+        return db.session.scalars(select(Reservation)).one()
+
+
+def test_reserve_hold_48_hours_and_hand_over(app, shopper, staff):
+    page = shopper.get("/care/reserve", query_string=VARIANT).get_data(as_text=True)
+    assert "Tryon Milano Brera — 1 available" in page and "Tryon Roma Monti — not in stock" in page
+    response = post_form(
+        shopper, "/care/reserve", {**VARIANT, "store": "milano-brera"}, follow_redirects=True
+    )
+    [(kind, text)] = flashes(response)
+    assert kind == "success" and "We hold it for you for 48 hours" in text
+    held = reservation(app)
+    assert held.status == "held" and held.expires_at - held.created_at == timedelta(hours=48)
+    assert available(app) == 0
+    assert held.reference in staff.get("/care/staff/reservations").get_data(as_text=True)
+    response = post_form(staff, f"/care/staff/reservations/{held.id}/collect", follow_redirects=True)
+    assert flashes(response) == [("success", f"Reservation {held.reference} handed over.")]
+    assert reservation(app).status == "collected" and available(app) == 0  # sold, not back on the shelf
+    # Double confirmation: a clear error, nothing changes.
+    before = table_counts(app)
+    response = post_form(staff, f"/care/staff/reservations/{held.id}/collect", follow_redirects=True)
+    assert flashes(response) == [("error", "This reservation was already collected.")]
+    assert table_counts(app) == before and reservation(app).status == "collected"
+
+
+def test_out_of_stock_and_unknown_frames_get_clear_errors_and_change_nothing(app, shopper):
+    post_form(shopper, "/care/reserve", {**VARIANT, "store": "milano-brera"})
+    before = table_counts(app)
+    other = app.test_client()
+    register(other, "bob@example.com")
+    before = table_counts(app)
+    response = post_form(other, "/care/reserve", {**VARIANT, "store": "milano-brera"})
+    assert response.status_code == 409
+    assert ("error", "Sorry, the last one has just been reserved: none left at this store.") in flashes(
+        response
+    )
+    response = post_form(other, "/care/reserve", {**VARIANT, "store": "roma-monti"})
+    assert ("error", "This store does not stock that frame in this size and colour.") in flashes(response)
+    response = post_form(other, "/care/reserve", {"frame": "no-such-frame", "store": "milano-brera"})
+    assert response.status_code == 404 and "Unknown frame &#39;no-such-frame&#39;." in response.get_data(
+        as_text=True
+    )
+    response = post_form(other, "/care/reserve", {**VARIANT, "colour": "purple", "store": "milano-brera"})
+    assert response.status_code == 404 and "has no colour" in response.get_data(as_text=True)
+    assert table_counts(app) == before
+
+
+def test_cancel_gives_the_unit_back_once(app, shopper, staff):
+    post_form(shopper, "/care/reserve", {**VARIANT, "store": "milano-brera"})
+    held = reservation(app)
+    response = post_form(shopper, f"/care/reservations/{held.id}/cancel", follow_redirects=True)
+    assert ("success", f"Reservation {held.reference} cancelled.") in flashes(response)
+    assert available(app) == 1
+    response = post_form(staff, f"/care/staff/reservations/{held.id}/cancel", follow_redirects=True)
+    assert flashes(response) == [("error", "This reservation was already cancelled.")]
+    assert available(app) == 1  # not 2
+
+
+def test_expired_holds_are_released_lazily_and_by_the_job(app, shopper, staff):
+    from web.care import reservations
+    from web.care.models import Reservation
+    from web.models import utcnow
+
+    post_form(shopper, "/care/reserve", {**VARIANT, "store": "milano-brera"})
+    held = reservation(app)
+    with app.app_context():  # 49 hours later
+        db.session.get(Reservation, held.id).expires_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    assert available(app) == 0  # nothing has looked yet
+    response = post_form(staff, f"/care/staff/reservations/{held.id}/collect", follow_redirects=True)
+    assert flashes(response) == [("error", "This reservation has expired: the frame went back on the shelf.")]
+    assert reservation(app).status == "expired" and available(app) == 1
+    # The job releases what nobody looked at.
+    post_form(shopper, "/care/reserve", {**VARIANT, "store": "milano-brera"})
+    with app.test_request_context("/"):
+        second = db.session.scalars(select(Reservation).where(Reservation.status == "held")).one()
+        assert reservations.expire_holds(second.expires_at - timedelta(minutes=1)) == 0  # control: not yet
+        assert reservations.expire_holds(second.expires_at) == 1
+        assert reservations.expire_holds(second.expires_at) == 0
+    assert available(app) == 1
+
+
+def test_try_and_buy_a_dossier_frame_from_the_phone(app, shopper, staff):
+    from web.models import User
+
+    with app.app_context():
+        customer_id = db.session.scalar(select(User.id).where(User.email == "ada@example.com"))
+    post_form(
+        staff,
+        f"/care/staff/customers/{customer_id}/purchases",
+        {
+            "kind": "frame",
+            "purchased_on": "2026-11-20",
+            "frame_id": "luna-round",
+            "size": "48□22-145",
+            "colour": "havana",
+        },
+    )
+    profile = shopper.get("/profile/").get_data(as_text=True)
+    link = (
+        re.search(r'href="(/care/reserve\?[^"]*source=dossier[^"]*)"', profile).group(1).replace("&amp;", "&")
+    )
+    page = shopper.get(link)
+    assert page.status_code == 200 and "Reserve Luna in store" in page.get_data(as_text=True)
+    post_form(shopper, "/care/reserve", {**VARIANT, "store": "milano-brera", "source": "dossier"})
+    held = reservation(app)
+    assert (held.source, held.frame_id, held.status) == ("dossier", "luna-round", "held")
+
+
+def test_the_flask_stock_and_recalls_commands(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["stock", "set", "milano-brera", "luna-round", "5", "--size", "45□22-145"])
+    assert result.exit_code == 0 and result.output.strip().endswith(": 5")
+    result = runner.invoke(args=["stock", "set", "milano-brera", "nope", "5"])
+    assert result.exit_code == 1 and "Unknown frame 'nope'" in result.output
+    result = runner.invoke(args=["recalls", "run", "--dry-run"])
+    assert result.exit_code == 0 and "recalls (dry run): 0 sent, 0 would send" in result.output
+    result = runner.invoke(args=["recalls", "run", "--now", "yesterday"])
+    assert result.exit_code == 2 and "is not a time like" in result.output
