@@ -164,7 +164,8 @@ class ColourOption:
 @dataclass(frozen=True)
 class LensOption:
     """A lens option: ``tint`` (sRGB hex of the transmitted light), darkness at the top and bottom
-    edge (``opacity_top`` / ``opacity_bottom``, 0 = clear, 1 = opaque), ``mirror`` coating."""
+    edge (``opacity_top`` / ``opacity_bottom``, 0 = clear, 1 = opaque), ``mirror`` coating,
+    ``anti_reflective`` coating (less sheen from the room on the lens)."""
 
     id: str
     name: str
@@ -174,6 +175,7 @@ class LensOption:
     opacity_top: float = 0.08
     opacity_bottom: float = 0.08
     mirror: bool = False
+    anti_reflective: bool = False
     description: str = ""
 
     def to_lens_material(self) -> LensMaterial:
@@ -183,6 +185,7 @@ class LensOption:
             opacity_top=self.opacity_top,
             opacity_bottom=self.opacity_bottom,
             mirror=self.mirror,
+            anti_reflective=self.anti_reflective,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +198,7 @@ class LensOption:
             "opacity_top": self.opacity_top,
             "opacity_bottom": self.opacity_bottom,
             "mirror": self.mirror,
+            "anti_reflective": self.anti_reflective,
             "description": self.description,
         }
 
