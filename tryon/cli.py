@@ -19,6 +19,7 @@ _EXTERNAL_COMMANDS = (
     "tryon.commands",
     "models3d.cli",
     "web.cli",
+    "web.store.cli",
     "web.care.cli",
     "calibration.cli",
     "benchmarks.cli",

@@ -30,6 +30,7 @@ EXTERNAL_BLUEPRINTS = (
     ("web.api", "/api"),
     ("web.care", "/care"),
     ("web.tryon_live.browser", ""),  # on-device try-on: models, placement, packages (#12)
+    ("web.store", ""),  # in the store: mirrors, staff remote, hand-offs, insight (#13)
 )
 
 
@@ -111,6 +112,8 @@ def _finish_config(app: Flask) -> None:
         raise StartupError(
             "the database URL is not a SQLAlchemy URL (like postgresql+psycopg://user:password@host/db)"
         ) from None
+    if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]  # rate limits shared by every worker
     if config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -140,6 +143,7 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app)
     from . import models  # noqa: F401  (registers the tables on db.metadata)
     from .care import models as _care_models  # noqa: F401  (the care phase's tables, 0004)
+    from .store import models as _store_models  # noqa: F401  (mirrors, hand-offs, events, 0005)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -30,6 +30,10 @@ The names that matter (all optional):
     Largest accepted request body in bytes (default 12 MiB); larger uploads get a 413.
 ``RATELIMIT_STORAGE_URI``
     Flask-Limiter storage (default ``memory://``; use ``redis://...`` with several workers).
+``REDIS_URL``
+    ``redis://host:6379/0``: the mirror kiosks' messages and live state go through Redis (any number
+    of workers and hosts), and rate limits are stored there too. Without it they stay in one
+    process's memory: the embedded default, for one process only (web.store.bus).
 ``LOGIN_RATE_LIMIT``
     Login attempts allowed per client address (default ``5 per minute;30 per hour``).
 ``PROXY_FIX``
@@ -83,6 +87,9 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+
+    # Redis for the in-store mirrors' messages and the rate limits (None: in memory, one process).
+    REDIS_URL: str | None = None
 
     # Passwords: argon2id (argon2-cffi's defaults: RFC 9106 low-memory profile).
     ARGON2_TIME_COST = 3
