@@ -34,6 +34,8 @@ The names that matter (all optional):
     ``redis://host:6379/0``: the mirror kiosks' messages and live state go through Redis (any number
     of workers and hosts), and rate limits are stored there too. Without it they stay in one
     process's memory: the embedded default, for one process only (web.store.bus).
+``REDIS_NAMESPACE``
+    Prefix of this site's Redis keys (default ``tryon``), for several sites on one Redis.
 ``LOGIN_RATE_LIMIT``
     Login attempts allowed per client address (default ``5 per minute;30 per hour``).
 ``PROXY_FIX``
@@ -90,6 +92,7 @@ class DefaultConfig:
 
     # Redis for the in-store mirrors' messages and the rate limits (None: in memory, one process).
     REDIS_URL: str | None = None
+    REDIS_NAMESPACE = "tryon"
 
     # Passwords: argon2id (argon2-cffi's defaults: RFC 9106 low-memory profile).
     ARGON2_TIME_COST = 3

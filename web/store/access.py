@@ -32,7 +32,9 @@ def bus() -> Bus:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get("tryon_store_bus")
     if found is None:
-        found = app.extensions["tryon_store_bus"] = make_bus(app.config.get("REDIS_URL"))
+        found = app.extensions["tryon_store_bus"] = make_bus(
+            app.config.get("REDIS_URL"), app.config.get("REDIS_NAMESPACE") or "tryon"
+        )
     return found
 
 

@@ -3,12 +3,13 @@
 One small interface, two implementations:
 
 * :class:`RedisBus` (``TRYON_REDIS_URL`` set): each mirror's commands are a Redis stream
-  (``tryon:mirror:<id>:commands``) whose entry ids are the command sequence numbers, handed out by
-  a server-side script (``INCR`` then ``XADD`` in one atomic step). Any number of app processes can
-  accept commands (``XADD``) and any of them can hand them to the kiosk (``XREAD BLOCK``, woken at
-  once by Redis). A command stays in the stream until the kiosk acknowledges it, so a kiosk that
-  reconnects, to the same process or another, gets everything it has not yet applied. The live
-  state a kiosk reports is a key with a time to live, announced on a pub/sub channel.
+  (``<REDIS_NAMESPACE>:mirror:<id>:commands``, namespace ``tryon`` by default) whose entry ids are
+  the command sequence numbers, handed out by a server-side script (``INCR`` then ``XADD`` in one
+  atomic step). Any number of app processes can accept commands (``XADD``) and any of them can
+  hand them to the kiosk (``XREAD BLOCK``, woken at once by Redis). A command stays in the stream
+  until the kiosk acknowledges it, so a kiosk that reconnects, to the same process or another, gets
+  everything it has not yet applied. The live state a kiosk reports is a key with a time to live,
+  announced on a pub/sub channel.
 * :class:`MemoryBus` (the embedded default, no Redis): the same in one process's memory; it works
   with one process only (``tryon serve`` or one gunicorn worker) and forgets on restart.
 
@@ -111,16 +112,17 @@ return seq
 class RedisBus:
     """The bus on Redis (streams for commands, a key + pub/sub channel for the live state)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "tryon") -> None:
         import redis
+
+        self.namespace = namespace
 
         # No socket timeout on reads: XREAD BLOCK waits server-side for at most the fetch timeout.
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
         self._push = self._redis.register_script(_PUSH_SCRIPT)
 
-    @staticmethod
-    def _key(mirror_id: int, what: str) -> str:
-        return f"tryon:mirror:{int(mirror_id)}:{what}"
+    def _key(self, mirror_id: int, what: str) -> str:
+        return f"{self.namespace}:mirror:{int(mirror_id)}:{what}"
 
     def push(self, mirror_id: int, command: dict[str, Any]) -> int:
         keys = [self._key(mirror_id, "seq"), self._key(mirror_id, "commands")]
@@ -155,9 +157,9 @@ class RedisBus:
         self._redis.ping()
 
 
-def make_bus(redis_url: str | None) -> Bus:
-    """:class:`RedisBus` on ``redis_url``, else the in-memory bus."""
+def make_bus(redis_url: str | None, namespace: str = "tryon") -> Bus:
+    """:class:`RedisBus` on ``redis_url`` (keys ``<namespace>:mirror:<id>:...``), else the in-memory bus."""
     if redis_url:
-        return RedisBus(redis_url)
+        return RedisBus(redis_url, namespace)
     log.info("no TRYON_REDIS_URL: mirror messages stay in this process (one process only)")
     return MemoryBus()
