@@ -12,14 +12,20 @@ lit orange and a gold frame reads as copper. The illuminant is therefore estimat
 * **direction**: the brightness difference between the two cheeks and between the forehead and the
   chin gives the side the key light comes from.
 
-The renderer splits the environment radiance between an ambient part (also the environment that
-metals and lenses reflect, see ``tryon/render/shaders/tryon_mesh.frag``) and a directional key light.
+The renderer splits the environment radiance between an ambient part and a directional key light.
+Metals and lenses reflect an **environment taken from the camera frame itself** (:func:`environment_map`):
+the frame shrunk to a few dozen cells, the face's own cells filled from around them, blurred, mirrored
+(what a lens reflects is behind the camera, facing the person) and scaled so that a region as bright as
+the face reflects the estimated radiance. Only its brightness pattern is kept, coloured by the
+illuminant estimate: a blue wall must not turn a gold frame green. ``tryon/render/shaders/tryon_mesh.frag``
+looks it up along the reflected view direction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 #: Linear-RGB chromaticity of a typical skin reflectance (mean 1), measured on the shared portraits'
@@ -36,6 +42,13 @@ ILLUMINANT_CLAMP = (0.85, 1.18)
 AMBIENT_SHARE = 0.6
 KEY_SHARE = 1.6  # key intensity per unit environment radiance (nl ~ 0.85, / pi: ~0.45 E)
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
+#: Size of the reflected environment map (cells), and its blur (cells, Gaussian sigma).
+ENVIRONMENT_SIZE = (32, 18)
+ENVIRONMENT_BLUR = 1.5
+#: The environment's brightness relative to the face is believed this much (the rest is the mean
+#: radiance), and kept within these bounds: a frame is not a calibrated light probe.
+ENVIRONMENT_CONTRAST = 0.6
+ENVIRONMENT_RANGE = (0.2, 3.0)
 
 
 def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -51,12 +64,21 @@ class Lighting:
     key_color : (3,) colour of the key (directional) light, max component 1
     key_intensity : strength of the key light
     key_direction : (3,) unit vector the light travels along, camera space (OpenGL axes)
+    environment : (h, w, 3) float32 linear radiance that metals and lenses reflect, row 0 at the top,
+        seen as in a mirror (:func:`environment_map`); None: a uniform ``ambient / AMBIENT_SHARE``
     """
 
     ambient: tuple[float, float, float]
     key_color: tuple[float, float, float]
     key_intensity: float
     key_direction: tuple[float, float, float]
+    environment: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def environment_or_uniform(self) -> np.ndarray:
+        """(h, w, 3) float32: :attr:`environment`, or a 1 x 1 map of the uniform environment."""
+        if self.environment is not None:
+            return self.environment
+        return (np.asarray(self.ambient, dtype=np.float32) / AMBIENT_SHARE).reshape(1, 1, 3)
 
     @staticmethod
     def neutral() -> Lighting:
@@ -88,6 +110,44 @@ def illuminant_chromaticity(face_linear_rgb: np.ndarray) -> np.ndarray:
     return light / float(light @ _LUMA)
 
 
+def environment_map(
+    frame_bgr: np.ndarray,
+    bbox: tuple[int, int, int, int],
+    face_luminance: float,
+    radiance: float,
+    colour: np.ndarray,
+) -> np.ndarray:
+    """The environment reflected by the glasses, from the camera frame (see the module doc).
+
+    frame_bgr : (H, W, 3) uint8
+    bbox : (x, y, w, h) of the face in pixels; its cells are filled from the cells around it
+    face_luminance : the face's mean linear luminance (a region as bright reflects ``radiance``)
+    radiance : the estimated environment radiance (luminance)
+    colour : (3,) the illuminant's linear-RGB chromaticity, luminance 1
+
+    Returns (ENVIRONMENT_SIZE[1], ENVIRONMENT_SIZE[0], 3) float32 linear RGB, row 0 at the top,
+    mirrored left to right.
+    """
+    height, width = frame_bgr.shape[:2]
+    step = max(1, min(height, width) // 90)  # a strided view first: the resize then reads ~0.1% of it
+    small = cv2.resize(frame_bgr[::step, ::step], ENVIRONMENT_SIZE, interpolation=cv2.INTER_AREA)
+    luma = _srgb_to_linear(small.astype(np.float32) / 255.0)[..., ::-1] @ _LUMA
+    ew, eh = ENVIRONMENT_SIZE
+    x, y, w, h = bbox
+    cx0, cx1 = int(np.floor(x * ew / width)), int(np.ceil((x + w) * ew / width))
+    cy0, cy1 = int(np.floor(y * eh / height)), int(np.ceil((y + h) * eh / height))
+    face = np.zeros((eh, ew), dtype=bool)
+    face[max(cy0, 0) : max(cy1, 0), max(cx0, 0) : max(cx1, 0)] = True
+    if (~face).any():
+        luma[face] = float(np.median(luma[~face]))
+    luma = cv2.GaussianBlur(luma.astype(np.float32), (0, 0), ENVIRONMENT_BLUR)[:, ::-1]
+    relative = np.clip(luma / max(face_luminance, 1e-4), *ENVIRONMENT_RANGE)
+    level = radiance * (1.0 - ENVIRONMENT_CONTRAST + ENVIRONMENT_CONTRAST * relative)
+    return np.ascontiguousarray(
+        level[..., None] * np.asarray(colour, dtype=np.float32)[None, None], np.float32
+    )
+
+
 def estimate_lighting(frame_bgr: np.ndarray, bbox: tuple[int, int, int, int]) -> Lighting:
     """Estimate the room's light from the face.
 
@@ -104,7 +164,8 @@ def estimate_lighting(frame_bgr: np.ndarray, bbox: tuple[int, int, int, int]) ->
     if region.size == 0:
         return Lighting.neutral()
     face = _srgb_to_linear(region.reshape(-1, 3)[:, ::-1]).mean(axis=0)
-    radiance = float(np.clip(float(face @ _LUMA) / SKIN_LUMINANCE_ALBEDO, 0.03, 3.0))
+    face_luminance = float(face @ _LUMA)
+    radiance = float(np.clip(face_luminance / SKIN_LUMINANCE_ALBEDO, 0.03, 3.0))
     colour = illuminant_chromaticity(face)
     luma = region.mean(axis=2)
     hh, ww = luma.shape
@@ -122,4 +183,5 @@ def estimate_lighting(frame_bgr: np.ndarray, bbox: tuple[int, int, int, int]) ->
         key_color=(float(key_color[0]), float(key_color[1]), float(key_color[2])),
         key_intensity=float(radiance * KEY_SHARE * colour.max()),
         key_direction=direction,
+        environment=environment_map(frame_bgr, bbox, face_luminance, radiance, colour),
     )

@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 LIVE_FRAGMENT_SHADER = Path(__file__).with_name("shaders") / "tryon_mesh.frag"
 EGL_PACKAGES = "libegl1 libgl1 libegl-mesa0"
+#: Texture unit of the reflected environment map (pyrender gives material textures units from 0 up).
+ENVIRONMENT_TEXTURE_UNIT = 12
 
 # PyOpenGL reads its platform once, when first imported: pick it now, before anything imports pyrender.
 if "OpenGL" not in sys.modules and os.environ.get("TRYON_RENDER_BACKEND", "egl") in ("egl", "osmesa"):
@@ -190,7 +192,49 @@ def _make_tile_renderer_class() -> type:
                 flags |= RenderFlags.DEPTH_ONLY
             return super()._get_primitive_program(primitive, flags, program_flags)
 
+        # The reflected environment (tryon.lighting.environment_map): one float texture, replaced per
+        # render, bound to a unit of its own above the ones pyrender gives material textures.
+        _environment_texture: int | None = None
+
+        def set_environment(self, radiance: np.ndarray) -> None:
+            """Upload the (h, w, 3) linear radiance map, row 0 at the top (GL thread only)."""
+            if self._environment_texture is None:
+                self._environment_texture = int(GL.glGenTextures(1))
+                GL.glActiveTexture(GL.GL_TEXTURE0 + ENVIRONMENT_TEXTURE_UNIT)
+                GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
+                for name, value in (
+                    (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
+                    (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+                    (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
+                    (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
+                ):
+                    GL.glTexParameteri(GL.GL_TEXTURE_2D, name, value)
+            GL.glActiveTexture(GL.GL_TEXTURE0 + ENVIRONMENT_TEXTURE_UNIT)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
+            data = np.ascontiguousarray(radiance[::-1], dtype=np.float32)  # GL's row 0 is the bottom
+            GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+            GL.glTexImage2D(
+                GL.GL_TEXTURE_2D,
+                0,
+                GL.GL_RGB32F,
+                data.shape[1],
+                data.shape[0],
+                0,
+                GL.GL_RGB,
+                GL.GL_FLOAT,
+                data,
+            )
+            GL.glActiveTexture(GL.GL_TEXTURE0)
+
         def _bind_and_draw_primitive(self, primitive: Any, pose: Any, program: Any, flags: int) -> None:
+            if not getattr(primitive, "tryon_occluder", False) and self._environment_texture is not None:
+                GL.glActiveTexture(GL.GL_TEXTURE0 + ENVIRONMENT_TEXTURE_UNIT)
+                GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
+                GL.glActiveTexture(GL.GL_TEXTURE0)
+                program.set_uniform("environment_map", ENVIRONMENT_TEXTURE_UNIT)
+                program.set_uniform(
+                    "lens_reflectance", float(getattr(primitive.material, "tryon_reflectance", 0.04))
+                )
             if getattr(primitive, "tryon_occluder", False):
                 GL.glColorMask(GL.GL_FALSE, GL.GL_FALSE, GL.GL_FALSE, GL.GL_FALSE)
                 try:

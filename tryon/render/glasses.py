@@ -246,6 +246,7 @@ class GlassesRenderer:
         self.light.color = np.asarray(light.key_color, dtype=np.float64)
         self.light.intensity = float(light.key_intensity)
         self.scene.set_pose(self.light_node, light.key_pose())
+        self.worker.gl.set_environment(light.environment_or_uniform())
         gl_halves = factor == 2
         rgba = self.worker.render(
             self.scene, w * factor, h * factor, self.msaa_samples, 2 if gl_halves else 1

@@ -41,8 +41,23 @@ def lens_pbr(m: LensMaterial, target: Any = None) -> Any:
     target.metallicFactor = 0.9 if m.mirror else 0.1
     target.roughnessFactor = 0.08
     target.baseColorTexture = lens_texture(m)
+    target.tryon_reflectance = lens_reflectance(m)
     target._tex_flags = None  # pyrender caches texture flags; the lens always has a colour texture
     return target
+
+
+#: Reflectance of a lens at normal incidence, both surfaces: uncoated (crown glass, CR-39: about 4%
+#: each), with a multilayer anti-reflective coating (about 0.5% each), mirrored.
+LENS_REFLECTANCE = 0.08
+ANTI_REFLECTIVE_REFLECTANCE = 0.01
+MIRROR_REFLECTANCE = 0.6
+
+
+def lens_reflectance(m: LensMaterial) -> float:
+    """The lens's Fresnel reflectance at normal incidence (the shader adds Schlick's grazing rise)."""
+    if m.mirror:
+        return MIRROR_REFLECTANCE
+    return ANTI_REFLECTIVE_REFLECTANCE if m.anti_reflective else LENS_REFLECTANCE
 
 
 #: The temples fade out along their length, as the anchors' try-ons do: fully drawn down to this depth

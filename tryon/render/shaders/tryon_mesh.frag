@@ -8,10 +8,19 @@
 // Blinn-Phong whose exponent matches the GGX roughness, Schlick's Fresnel, and sRGB decoding of
 // textures approximated by squaring. Uniform and varying names are pyrender's.
 //
-// The ambient light is also the environment the surfaces reflect: a uniform environment of radiance
-// ambient_light / AMBIENT_SHARE (tryon/lighting.py gives the ambient term that share of the room's
-// light), weighted by Schlick's Fresnel with roughness, so metals show their own colour at the room's
-// brightness instead of going dark between highlights. Specular aliasing (single bright pixels on thin
+// Surfaces reflect an environment taken from the camera frame (tryon/lighting.py environment_map: a
+// small blurred radiance map, mirrored, bound as environment_map), looked up along the reflected view
+// direction (x and y of the reflection vector in camera space map to the map's width and height),
+// weighted by Schlick's Fresnel with roughness, so metals show their own colour at the room's
+// brightness and a bright window shows on them. Without an estimate it is a 1 x 1 map of the uniform
+// environment ambient_light / AMBIENT_SHARE.
+//
+// Lenses (the only parts with a base colour texture: their opacity gradient) are a tinted absorbing
+// layer behind a reflecting surface: Schlick's Fresnel with F0 = lens_reflectance (8% for the two
+// surfaces uncoated, 1% with an anti-reflective coating, more for mirrors) gives a sheen that grows towards grazing angles.
+// The reflection adds light and hides a share F of what lies behind: with premultiplied blending the
+// output is rgb = (a (1 - F) body + reflection) / a', alpha a' = 1 - (1 - a)(1 - F). The reflection is
+// added in display space as it is (an approximation good for mid-tone skin behind the lens). Specular aliasing (single bright pixels on thin
 // curved rims) is filtered by widening the roughness with the normal's screen-space variance
 // (Kaplanyan & Hoffman 2016, "Stable specular highlights").
 
@@ -50,6 +59,8 @@ uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
 uniform int n_directional_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
+uniform sampler2D environment_map;
+uniform float lens_reflectance;
 
 in vec3 frag_position;
 #ifdef NORMAL_LOC
@@ -125,7 +136,16 @@ void main()
     // A real room is bright in few directions: a glossy dielectric (acetate) mostly mirrors the dim
     // rest of it, so it takes a third of the mean environment; metals reflect all of it.
     float env_weight = mix(0.35, 1.0, metallic);
-    vec3 color = c_diff * ambient_light + f_env * (ambient_light * env_weight / AMBIENT_SHARE);
+    vec3 r = reflect(-v, n);
+    vec3 environment = texture(environment_map, vec2(0.5 + 0.5 * r.x, 0.5 + 0.5 * r.y)).rgb;
+#ifdef HAS_BASE_COLOR_TEX
+    // Lens: a tinted layer (diffuse + key light) and, on top, the surface's reflection.
+    float f_lens = lens_reflectance + (1.0 - lens_reflectance) * (fv2 * fv2 * fv) * min(lens_reflectance / 0.04, 1.0);
+    vec3 sheen = f_lens * environment * mix(vec3(1.0), base_color.rgb / max(max(base_color.r, base_color.g), max(base_color.b, 1e-3)), metallic);
+    vec3 color = c_diff * ambient_light;
+#else
+    vec3 color = c_diff * ambient_light + f_env * environment * env_weight;
+#endif
     for (int i = 0; i < n_directional_lights; i++) {
         vec3 l = normalize(-directional_lights[i].direction);
         vec3 h = normalize(l + v);
@@ -136,11 +156,24 @@ void main()
         float fw2 = fw * fw;
         vec3 F = f0 + (1.0 - f0) * (fw2 * fw2 * fw);
         vec3 radiance = directional_lights[i].intensity * directional_lights[i].color;
-        color += nl * radiance * (c_diff / PI + F * norm * pow(nh, shininess));
+        color += nl * radiance * (c_diff / PI);
+#ifndef HAS_BASE_COLOR_TEX
+        // Lenses take no key-light lobe: their reflection of the room, key light included, is the
+        // environment's (a lobe wide enough for thin rims would cover a whole flat lens).
+        color += nl * radiance * F * norm * pow(nh, shininess);
+#endif
     }
     color += material.emissive_factor;
 
     vec3 srgb = pow(color, vec3(1.0 / 2.2));
+#ifdef HAS_BASE_COLOR_TEX
+    float opacity = base_color.a;
+    float covered = 1.0 - (1.0 - opacity) * (1.0 - f_lens);
+    vec3 premultiplied = opacity * (1.0 - f_lens) * srgb + sheen;
+    covered = max(covered, max(premultiplied.r, max(premultiplied.g, premultiplied.b)));
+    frag_color = clamp(vec4(premultiplied / max(covered, 1e-4), covered), 0.0, 1.0);
+    return;
+#endif
 #ifdef COLOR_0_LOC
     // Per-vertex alpha is the temples' fade-out (tryon/render/materials.py): opaque parts are drawn
     // without blending, so the colour is premultiplied here for the compositor.
