@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from web.testing import create_user
+from web.testing import create_user, make_app
 
 #: The tests' clock: 10:00 UTC = 11:00 in Rome, outside the default quiet hours (20:00-09:00).
 NOW = datetime(2027, 1, 25, 10, 0)
 TODAY = date(2027, 1, 25)
+
+
+_TEMPLATE: list[Path] = []
+
+
+def care_app(tmp_path: Path, **overrides: Any) -> Flask:
+    """``make_app`` on a copy of a database migrated once per test process (the migrations take
+    longer than most of these tests)."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="tryon-care-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = make_app(folder)
+        with template.app_context():
+            from web.extensions import db
+
+            db.engine.dispose()  # the last connection folds the WAL into the file
+        _TEMPLATE.append(folder / "instance" / "test.sqlite3")
+    instance = Path(tmp_path) / "instance"
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(_TEMPLATE[0], instance / "test.sqlite3")
+    return make_app(tmp_path, **overrides)
 
 
 def customer(
@@ -87,3 +112,20 @@ def table_counts(app: Flask) -> dict[str, int]:
             select(func.coalesce(func.sum(care.StockItem.available), 0))
         )
         return counts
+
+
+class RecordingSMSProvider:
+    """An SMS provider class as a deployment plugs one in
+    (``SMS_BACKEND=care_helpers:RecordingSMSProvider``): built with the app config, it keeps what it
+    sends on the class, and refuses numbers ending in 999."""
+
+    name = "recording"
+    sent: list[tuple[str, str, str]] = []
+
+    def __init__(self, config) -> None:
+        self.sender_id = config.get("SMS_SENDER_ID", "TRYON")
+
+    def send(self, to: str, text: str) -> None:
+        if to.endswith("999"):
+            raise ConnectionError("provider refused the number")
+        RecordingSMSProvider.sent.append((self.sender_id, to, text))

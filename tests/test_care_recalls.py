@@ -9,16 +9,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from care_helpers import NOW, add_exam, add_purchase, customer, run_job, table_counts
+from care_helpers import NOW, add_exam, add_purchase, care_app, customer, run_job, table_counts
 from sqlalchemy import func, select
 
 from web.extensions import db
-from web.testing import make_app
 
 
 @pytest.fixture
 def app(tmp_path):
-    return make_app(tmp_path, SMS_BACKEND="memory", PUBLIC_BASE_URL="https://shop.example")
+    return care_app(tmp_path, SMS_BACKEND="memory", PUBLIC_BASE_URL="https://shop.example")
 
 
 def outbox(app):

@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from care_helpers import table_counts
+from care_helpers import care_app, table_counts
 
-from web.testing import create_user, login, make_app, post_form, register
+from web.testing import create_user, login, post_form, register
 
 FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
 
 
 @pytest.fixture
 def app(tmp_path):
-    return make_app(tmp_path)
+    return care_app(tmp_path)
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_customers_cannot_record_purchases(app, desk):
 
 
 def test_italian_staff_see_italian_errors(tmp_path):
-    app = make_app(tmp_path)
+    app = care_app(tmp_path)
     create_user(app, "ottico@example.com", role="staff", locale="it")
     customer_id = create_user(app, "cliente@example.com")
     staff = app.test_client()

@@ -8,11 +8,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from care_helpers import table_counts
+from care_helpers import care_app, table_counts
 from sqlalchemy import select
 
 from web.extensions import db
-from web.testing import create_user, login, make_app, post_form, register
+from web.testing import create_user, login, post_form, register
 
 FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
 VARIANT = {"frame": "luna-round", "size": "48□22-145", "colour": "havana"}
@@ -20,7 +20,7 @@ VARIANT = {"frame": "luna-round", "size": "48□22-145", "colour": "havana"}
 
 @pytest.fixture
 def app(tmp_path):
-    app = make_app(tmp_path)
+    app = care_app(tmp_path)
     from web.care.reservations import set_stock
 
     with app.test_request_context("/"):
