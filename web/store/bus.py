@@ -140,7 +140,7 @@ class RedisBus:
         return out
 
     def ack(self, mirror_id: int, upto: int) -> None:
-        self._redis.xtrim(self._key(mirror_id, "commands"), minid=f"{int(upto) + 1}-0")
+        self._redis.xtrim(self._key(mirror_id, "commands"), minid=f"{int(upto) + 1}-0", approximate=False)
 
     def set_state(self, mirror_id: int, state: dict[str, Any]) -> None:
         text = json.dumps(state)
