@@ -325,15 +325,16 @@ class Engine {
       this.renderer.setSize(w, h, false);
       this.camera.aspect = w / h;
       this.camera.updateProjectionMatrix();
+      this.lightCanvas.width = w;
+      this.lightCanvas.height = h;
       if (this.background) this.background.dispose();
-      this.background = new THREE.VideoTexture(v);
+      // one copy of the camera frame per step: tracked, lit and drawn from the very same picture
+      this.background = new THREE.CanvasTexture(this.lightCanvas);
       this.background.colorSpace = THREE.SRGBColorSpace;
       this.background.minFilter = THREE.LinearFilter;
       this.background.magFilter = THREE.LinearFilter;
       this.background.generateMipmaps = false;
       this.scene.background = this.background;
-      this.lightCanvas.width = w;
-      this.lightCanvas.height = h;
       this.state.width = w;
       this.state.height = h;
       if (this.options.onResize) this.options.onResize(w, h);
@@ -341,7 +342,8 @@ class Engine {
     var ts = Math.max(now, this.lastTs + 1);
     this.lastTs = ts;
     var t0 = performance.now();
-    var result = this.landmarker.detectForVideo(v, ts);
+    this.lightCtx.drawImage(v, 0, 0, w, h);
+    var result = this.landmarker.detectForVideo(this.lightCanvas, ts);
     var t1 = performance.now();
     var found = result.faceLandmarks && result.faceLandmarks.length > 0;
     var k = intrinsics(this.spec, w, h);
@@ -360,7 +362,6 @@ class Engine {
       this.glasses.visible = true;
       this.occluder.visible = true;
       if (this.state.frames % LIGHT_EVERY_FRAMES === 0) {
-        this.lightCtx.drawImage(v, 0, 0, w, h);
         var bbox = bboxOf(lm, w, h);
         var image = this.lightCtx.getImageData(0, 0, w, h);
         this.lighting = estimateLighting(this.spec, image, bbox);
@@ -425,7 +426,7 @@ class Engine {
     return this.afterNextFrame(function () {
       var raw = document.createElement("canvas");
       raw.width = self.canvas.width; raw.height = self.canvas.height;
-      raw.getContext("2d").drawImage(self.video, 0, 0, raw.width, raw.height);
+      raw.getContext("2d").drawImage(self.lightCanvas, 0, 0);
       return { composite: self.canvas.toDataURL("image/png"), raw: raw.toDataURL("image/png"),
         anchors: self.state.anchors, frames: self.state.frames };
     });

@@ -1,0 +1,185 @@
+"""Browser mode (issue 12): the try-on runs on the device, in headless Chromium with the fake webcam.
+
+* The glasses are judged from pixels: the page's canvas and the raw camera frame it was drawn on are
+  read back together; around the eyes, found here by the Python Face Landmarker on the raw frame
+  (not by the page), the canvas must differ from the camera picture, while on the chin and the
+  background (the negative control) it must not.
+* Everything the page uploads during 10 s of live try-on (request bodies and WebSocket frames, as
+  Playwright sees them leave the page) must stay under 50 KB: no camera frame leaves the device.
+* The page's own frame-rate figure is read and printed (``pytest -s``).
+* The bad cases: no WebGL2 (automatic server fallback, said so), a face model with the wrong hash
+  (said so, with a way on), camera denied, no camera, and a hidden tab (paused, then resumed).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LIVE_SECONDS = 10.0
+UPLOAD_LIMIT_BYTES = 50_000
+ENGINE_TIMEOUT_MS = 180_000
+PAGE = "/tryon/?frame=milano-round"
+
+
+def _wait_frames(page, n: int) -> None:
+    page.wait_for_function(
+        f"() => window.tryon.engineState && window.tryon.engineState.frames >= {n}", timeout=ENGINE_TIMEOUT_MS
+    )
+
+
+def _png(data_url: str) -> np.ndarray:
+    raw = base64.b64decode(data_url.split(",", 1)[1])
+    return cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _eyes(raw_bgr: np.ndarray, face_model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Iris centres (right, left) and the chin, found by the Python tracker on the raw frame."""
+    from tryon import landmarks as lm
+    from tryon.tracking import FaceTracker, TrackerOptions
+
+    with FaceTracker(TrackerOptions(running_mode="image", model_path=face_model)) as tracker:
+        faces = tracker.track(raw_bgr)
+    assert faces, "the Python tracker found no face in the raw camera frame"
+    px = faces[0].landmarks_px
+    return px[lm.RIGHT_IRIS_CENTER], px[lm.LEFT_IRIS_CENTER], px[lm.CHIN]
+
+
+def _box_diff(a: np.ndarray, b: np.ndarray, centre: np.ndarray, half_w: float, half_h: float) -> float:
+    x, y = centre
+    h, w = a.shape[:2]
+    x0, x1 = int(max(x - half_w, 0)), int(min(x + half_w, w))
+    y0, y1 = int(max(y - half_h, 0)), int(min(y + half_h, h))
+    return float(np.abs(a[y0:y1, x0:x1].astype(np.int16) - b[y0:y1, x0:x1].astype(np.int16)).mean())
+
+
+def test_glasses_on_the_eyes_and_no_frame_uploaded(context, face_model) -> None:
+    page = context.new_page()
+    uploaded = {"requests": 0, "ws_frames": 0, "sockets": 0}
+
+    def on_request(request) -> None:
+        body = request.post_data_buffer
+        uploaded["requests"] += len(body) if body else 0
+
+    def on_socket(ws) -> None:
+        uploaded["sockets"] += 1
+        ws.on(
+            "framesent",
+            lambda payload: uploaded.__setitem__(
+                "ws_frames",
+                uploaded["ws_frames"] + len(payload if isinstance(payload, bytes) else payload.encode()),
+            ),
+        )
+
+    page.on("request", on_request)
+    page.on("websocket", on_socket)
+    page.goto(PAGE)
+    _wait_frames(page, 3)
+    frames_before = page.evaluate("() => window.tryon.engineState.frames")
+    time.sleep(LIVE_SECONDS)
+    frames_after = page.evaluate("() => window.tryon.engineState.frames")
+    total = uploaded["requests"] + uploaded["ws_frames"]
+    fps_attr = float(page.get_attribute("#tryon", "data-fps") or 0)
+    fps_engine = page.evaluate("() => window.tryon.engineState.fps")
+    delegate = page.evaluate("() => window.tryon.engineState.delegate")
+    print(
+        f"\nbrowser mode: {frames_after - frames_before} frames in {LIVE_SECONDS:.0f} s; page fps figure "
+        f"{fps_attr:.1f} (engine {fps_engine:.1f}, delegate {delegate}); uploaded {total} bytes "
+        f"({uploaded['requests']} in request bodies, {uploaded['ws_frames']} in WebSocket frames)"
+    )
+    assert page.get_attribute("#tryon", "data-engine") == "browser"
+    assert frames_after - frames_before >= 5
+    assert fps_attr > 0
+    assert uploaded["sockets"] == 0
+    assert total < UPLOAD_LIMIT_BYTES
+    assert "stays on this device" in page.inner_text("#engine-note")
+
+    pair = page.evaluate("() => window.tryon.browser.capturePair()")
+    composite, raw = _png(pair["composite"]), _png(pair["raw"])
+    assert composite.shape == raw.shape == (480, 640, 3)
+    right, left, chin = _eyes(raw, face_model)
+    eye_distance = float(np.linalg.norm(left - right))
+    rims = [_box_diff(composite, raw, c, 0.45 * eye_distance, 0.4 * eye_distance) for c in (right, left)]
+    chin_diff = _box_diff(composite, raw, chin, 0.3 * eye_distance, 0.15 * eye_distance)
+    corner_diff = _box_diff(composite, raw, np.array([40.0, 40.0]), 30, 30)
+    print(
+        f"mean |canvas - camera| around the eyes {rims[0]:.1f} / {rims[1]:.1f}; chin {chin_diff:.2f}; "
+        f"corner {corner_diff:.2f} (grey levels)"
+    )
+    assert min(rims) > 6.0, rims
+    # negative control: where no glasses are drawn, the canvas is the camera picture
+    assert chin_diff < 2.0 and corner_diff < 2.0, (chin_diff, corner_diff)
+
+
+def test_without_webgl2_it_falls_back_to_the_server_and_says_so(context) -> None:
+    context.add_init_script("delete window.WebGL2RenderingContext;")
+    page = context.new_page()
+    page.goto(PAGE)
+    page.wait_for_function("() => document.getElementById('tryon').dataset.fallback === 'unsupported'")
+    assert page.get_attribute("#tryon", "data-engine") == "server"
+    assert "WebGL2 or WebAssembly" in page.inner_text("#engine-note")
+    page.wait_for_function("() => window.tryon.results >= 2", timeout=120_000)  # the server mode works
+
+
+def test_a_model_with_the_wrong_hash_is_refused_with_a_way_on(context) -> None:
+    page = context.new_page()
+    page.route(
+        "**/tryon/face_landmarker.task",
+        lambda route: route.fulfill(
+            status=200, body=b"not the model", content_type="application/octet-stream"
+        ),
+    )
+    page.goto(PAGE)
+    page.wait_for_function("() => window.tryon.lastError === 'model_hash'", timeout=ENGINE_TIMEOUT_MS)
+    message = page.inner_text("#stage-message")
+    assert "checksum" in message
+    page.click("#stage-message button")
+    page.wait_for_function("() => window.tryon.results >= 1", timeout=120_000)
+    assert page.get_attribute("#tryon", "data-engine") == "server"
+
+
+def test_a_missing_model_is_said_plainly(context) -> None:
+    page = context.new_page()
+    page.route("**/tryon/face_landmarker.task", lambda route: route.fulfill(status=404, body=b"{}"))
+    page.goto(PAGE)
+    page.wait_for_function("() => window.tryon.lastError === 'model_missing'", timeout=ENGINE_TIMEOUT_MS)
+    assert "could not be downloaded" in page.inner_text("#stage-message")
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [("NotAllowedError", "Camera access was denied"), ("NotFoundError", "No camera was found")],
+)
+def test_camera_denied_or_missing(context, error: str, text: str) -> None:
+    context.add_init_script(
+        "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('test', '%s'));" % error
+    )
+    page = context.new_page()
+    page.goto(PAGE)
+    page.wait_for_function(f"() => window.tryon.lastError === '{error}'")
+    assert text in page.inner_text("#stage-message")
+    assert page.locator("#stage-message button").count() == 1  # the way on: photo mode
+
+
+def test_hidden_tab_pauses_and_resumes(context) -> None:
+    page = context.new_page()
+    page.goto(PAGE)
+    _wait_frames(page, 3)
+    set_hidden = (
+        "(h) => { Object.defineProperty(document, 'hidden', {value: h, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    page.evaluate(set_hidden, True)
+    assert page.get_attribute("#tryon", "data-paused") == "yes"
+    paused_at = page.evaluate("() => window.tryon.engineState.frames")
+    time.sleep(1.5)
+    assert page.evaluate("() => window.tryon.engineState.frames") == paused_at
+    page.evaluate(set_hidden, False)
+    assert page.get_attribute("#tryon", "data-paused") == "no"
+    _wait_frames(page, paused_at + 3)
