@@ -158,7 +158,7 @@ def test_a_missing_model_is_said_plainly(context) -> None:
 )
 def test_camera_denied_or_missing(context, error: str, text: str) -> None:
     context.add_init_script(
-        "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('test', '%s'));" % error
+        f"navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('test', '{error}'));"
     )
     page = context.new_page()
     page.goto(PAGE)

@@ -90,6 +90,7 @@ def test_page_anchors_match_tryon_render_within_3_percent(context, stills, tmp_p
     eye = float(np.linalg.norm(np.subtract(cli["lens_center_left"], cli["lens_center_right"])))
     moved = float(np.linalg.norm(np.subtract(other["faces"][0]["anchors_px"]["bridge"], cli["bridge"]))) / eye
     print(
-        f"worst parity error {100 * worst:.2f}% of the eye distance; mirrored still: bridge off by {100 * moved:.0f}%"
+        f"worst parity error {100 * worst:.2f}% of the eye distance; "
+        f"mirrored still: bridge off by {100 * moved:.0f}%"
     )
     assert moved > 10 * TOLERANCE
