@@ -134,9 +134,9 @@ def test_desk_lists_due_and_done_and_exports_csv(app, staff):
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
     assert sorted((r["kind"], r["email"], r["status"]) for r in rows) == [
         ("eye_exam", "due@example.com", "sent"),
-        ("lens_supply", "=cmd@example.com", "sent"),
+        ("lens_supply", "'=cmd@example.com", "sent"),
     ]
-    assert all(not r["customer"].startswith("=") for r in rows)
+    assert all(not r["customer"].startswith("=") and not r["email"].startswith("=") for r in rows)
     filtered = list(
         csv.DictReader(
             io.StringIO(staff.get("/care/staff/recalls.csv?store=roma-monti").get_data(as_text=True))
@@ -259,3 +259,13 @@ def test_the_customers_own_file_is_a_pdf_with_their_data(app):
     document.close()
     assert client.get("/care/my-file.pdf").status_code == 200
     assert app.test_client().get("/care/my-file.pdf").status_code in (302, 401)  # signed in only
+
+
+def test_the_job_stops_before_claiming_anything_when_the_sms_provider_cannot_be_loaded(tmp_path):
+    app = care_app(tmp_path, SMS_BACKEND="no_such_module:Sender")
+    user_id = customer(app, "x@example.com")
+    add_exam(app, user_id, "2026-01-20")
+    before = table_counts(app)
+    result = app.test_cli_runner().invoke(args=["recalls", "run", "--now", "2027-01-25T10:00"])
+    assert result.exit_code == 1 and "SMS_BACKEND 'no_such_module:Sender' cannot be loaded" in result.output
+    assert table_counts(app) == before

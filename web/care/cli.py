@@ -82,7 +82,10 @@ def recalls_group() -> None:
 @with_appcontext
 def recalls_run_command(dry_run: bool, now_text: str | None) -> None:
     """Send every reminder due now, each once, on the channels the customer agreed to."""
-    lines, status = run_recalls(dry_run, _parse_now(now_text))
+    try:
+        lines, status = run_recalls(dry_run, _parse_now(now_text))
+    except ValueError as exc:  # SMS_BACKEND that cannot be loaded
+        raise click.ClickException(str(exc)) from exc
     for line in lines:
         click.echo(line)
     if status:
@@ -190,7 +193,10 @@ def _app():
 def recalls_main(args: argparse.Namespace) -> int:
     app = _app()
     with app.app_context():
-        lines, status = run_recalls(args.dry_run)
+        try:
+            lines, status = run_recalls(args.dry_run)
+        except ValueError as exc:  # SMS_BACKEND that cannot be loaded
+            return _fail(str(exc))
     for line in lines:
         print(line, flush=True)
     return status

@@ -306,6 +306,8 @@ def run(now_utc: datetime | None = None, *, dry_run: bool = False) -> RunReport:
     """
     now_utc = now_utc or utcnow()
     report = RunReport()
+    if not dry_run:
+        get_sms_sender()  # a provider that cannot be loaded stops the run before anything is claimed
     for due in collect_due(now_utc):
         user = db.session.get(User, due.user_id)
         if user is None:

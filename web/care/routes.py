@@ -148,7 +148,7 @@ def desk_csv() -> Any:
                 r.kind,
                 r.user_id,
                 _csv_safe(r.user.name),
-                r.user.email,
+                _csv_safe(r.user.email),
                 r.store_id or "",
                 r.occurrence.isoformat(),
                 r.due_on.isoformat(),
