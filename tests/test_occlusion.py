@@ -44,16 +44,23 @@ def test_far_temple_hidden_near_temple_visible(face_model: Path, shared: Path, p
         samples[side] = (float(-cam[:, 2].mean()), project(cam, k))
     far = max(samples, key=lambda s: samples[s][0])
     near = min(samples, key=lambda s: samples[s][0])
-    occluder = head_occluder(load_canonical_face(str(face_model)))
+    face = load_canonical_face(str(face_model))
     results = {}
-    for occlusion in (True, False):
+    for name, occluder, occlusion in (
+        (True, head_occluder(face), True),
+        (False, head_occluder(face), False),
+        ("no channel", head_occluder(face, temple_channel=False), True),
+    ):
         # Whole temples (no fade-out): this measures the occluder alone.
         renderer = GlassesRenderer(occluder, RenderOptions(occlusion=occlusion, fade_temples=False))
         renderer.set_glasses(model)
         (overlay,) = renderer.render([pose.matrix], [model_matrix], k, (w, h))
-        results[occlusion] = {side: _alpha_along(overlay, samples[side][1]) for side in samples}
+        renderer.close()
+        results[name] = {side: _alpha_along(overlay, samples[side][1]) for side in samples}
     # Without occlusion both temples are drawn along their back half ...
     assert (results[False][far] > 0).mean() > 0.7
     # ... with it the far temple is hidden behind the head while the near one stays in view.
     assert (results[True][far] > 0).mean() < 0.2, results[True][far]
     assert (results[True][near] > 0).mean() > 0.5, results[True][near]
+    # Control: the full-width head without the channel the temples rest in hides the near temple too.
+    assert (results["no channel"][near] > 0).mean() < 0.2, results["no channel"][near]

@@ -20,6 +20,8 @@ import numpy as np
 import trimesh
 
 METADATA_NAME = "geometry_pipeline_metadata_landmarks.binarypb"
+#: Canonical vertex of the face's side near the wearer's right ear (x < 0: 234; its mirror is 454).
+SIDE_NEAR_EAR_RIGHT = 234
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -111,51 +113,120 @@ def load_canonical_face(model_path: str | Path) -> CanonicalFace:
 #: z = 5.3 cm, and the nose and brow in front of it would otherwise cut notches out of the inner lower
 #: rims, which rest on the nose in reality.
 FRONT_LIMIT_Z_CM = 4.6
+#: The outer ears (canonical cm): the pinna's centre sits this far behind and below the face's side
+#: point near the ear (landmarks 234/454 at x = -+7.66, y = 0.67, z = -2.44), it stands this far out
+#: from the head's side, and it is an ellipsoid of these half-sizes (out, up, back), flaring outwards
+#: towards its back by EAR_FLARE_DEG. Adult pinnae are about 6 cm tall and 3.5 cm long and stand
+#: 1.5-2 cm from the head.
+EAR_CENTRE_BEHIND_CM = 2.1
+EAR_CENTRE_BELOW_CM = 0.9
+EAR_STAND_OUT_CM = 0.9
+EAR_RADII_CM = (0.55, 3.0, 1.75)
+EAR_FLARE_DEG = 25.0
+#: Where temples run along the head (canonical cm), measured on the catalogue's frames placed on the
+#: canonical face: from (x, y) at the hinge plane z = 5 to (x, y) at z = -8 behind the ear top. The
+#: head's sides are set in to this line's inner edge over TEMPLE_CHANNEL_HALF_HEIGHT_CM above and below
+#: it, as a temple presses into the hair and skin it rests on; everywhere else the head keeps its
+#: full width (cheekbones, cheeks and jaw, where a temple must never show).
+TEMPLE_LINE_FRONT = (6.4, 3.6, 5.0)
+TEMPLE_LINE_BACK = (7.3, 0.8, -8.0)
+TEMPLE_CHANNEL_HALF_HEIGHT_CM = 1.1
+TEMPLE_CLEARANCE_CM = 0.2
+
+
+def _temple_channel(vertices: np.ndarray) -> np.ndarray:
+    """(n, 3) vertices with |x| limited to the temple line's inner edge within the channel."""
+    (x0, y0, z0), (x1, y1, z1) = TEMPLE_LINE_FRONT, TEMPLE_LINE_BACK
+    t = np.clip((vertices[:, 2] - z0) / (z1 - z0), 0.0, 1.0)
+    line_x = x0 + t * (x1 - x0) - TEMPLE_CLEARANCE_CM
+    line_y = y0 + t * (y1 - y0)
+    # Full depth of the channel within its half-height, easing out over as much again.
+    weight = np.clip(2.0 - np.abs(vertices[:, 1] - line_y) / TEMPLE_CHANNEL_HALF_HEIGHT_CM, 0.0, 1.0)
+    weight = np.where(vertices[:, 2] <= z0, weight, 0.0)
+    limited = np.minimum(np.abs(vertices[:, 0]), line_x)
+    out = vertices.copy()
+    out[:, 0] = np.sign(vertices[:, 0]) * (
+        np.abs(vertices[:, 0]) + weight * (limited - np.abs(vertices[:, 0]))
+    )
+    return out
+
+
+def _ears(side_point: np.ndarray) -> list[trimesh.Trimesh]:
+    """Two closed ellipsoids for the pinnae, from the face's right side point ``side_point`` (3,)."""
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    flare = np.radians(EAR_FLARE_DEG)
+    ears = []
+    for sign in (-1.0, 1.0):
+        local = sphere.vertices * np.asarray(EAR_RADII_CM)
+        # Flare: the back of the ear (local -z) leans out from the head (+x on the right side).
+        rot = np.array(
+            [[np.cos(flare), 0.0, -np.sin(flare)], [0.0, 1.0, 0.0], [np.sin(flare), 0.0, np.cos(flare)]]
+        )
+        local = local @ rot.T
+        centre = np.array(
+            [
+                abs(side_point[0]) + EAR_STAND_OUT_CM,
+                side_point[1] - EAR_CENTRE_BELOW_CM,
+                side_point[2] - EAR_CENTRE_BEHIND_CM,
+            ]
+        )
+        vertices = local + centre
+        vertices[:, 0] *= sign
+        faces = sphere.faces if sign > 0 else sphere.faces[:, ::-1]
+        ears.append(trimesh.Trimesh(vertices, faces, process=False))
+    return ears
 
 
 def head_occluder(
     face: CanonicalFace,
     *,
-    side_inset_cm: float = 0.6,
     depth_cm: float = 17.0,
-    side_scale: float = 0.93,
     front_limit_z_cm: float = FRONT_LIMIT_Z_CM,
+    ears: bool = True,
+    temple_channel: bool = True,
 ) -> trimesh.Trimesh:
-    """A closed head shell to hide what the head hides (temples behind the ears, far side).
+    """A closed head shell, with ears, to hide what the head hides (far temple, temple tips).
 
     The front is the canonical face itself, pushed back to ``front_limit_z_cm`` where the nose and brow
     stand in front of the frame's back plane, so the glasses in front of the eyes are never cut (no
-    notch out of the inner lower rims, which rest on the nose); the back is the convex hull of the
-    face's rear half and an ellipsoidal skull behind it, drawn a little inside the face's sides
-    (``side_inset_cm``) so temples that run along the side of the head stay visible from the front
-    and vanish when the head turns away. Behind the eyes the whole occluder is narrowed to
-    ``side_scale`` of its width (ramping in between z = 4 and z = 1 cm): catalogue frames are sized
-    for real heads, and a temple that grazes the average face's cheek must still show on the near
-    side (a full-width shell hides the near temple right behind the hinge on ``three_quarter_view.jpg``).
-    The temples fade out before they reach the ears (:func:`tryon.render.materials.temple_fade`), so
-    no ear geometry is needed to keep their tips off the ears (ellipsoidal ears, tried, hid the near
-    temple's visible part on ``three_quarter_view.jpg`` too).
+    notch out of the inner lower rims, which rest on the nose). Behind it, the convex hull of the
+    face's rear half and an ellipsoidal skull reaching ``depth_cm`` behind the nose bridge, at the
+    face's full width: the cheekbones and temples are as wide as the face's sides, so a temple that
+    would hang down a cheek is behind it. The outer ears (:data:`EAR_RADII_CM` ...) stand out from the
+    head's sides behind the face's side points (landmarks 234/454), so a near temple's tip goes
+    behind the ear at a three-quarter view. ``ears`` and ``temple_channel`` (:func:`_temple_channel`)
+    can be left out (tests use that as a control).
+
+    Temples rest on the head: on the average canonical head, whose sides are wider than many a
+    wearer's, they would run a few millimetres inside it. Instead of narrowing the whole head behind
+    the eyes (0.93 of its width before), only a channel along the temples' line is set in
+    (:data:`TEMPLE_LINE_FRONT` ...), as a temple presses into the hair it rests on, and the renderer
+    draws the occluder a little further back along the view
+    (:data:`tryon.render.glasses.OCCLUDER_SETBACK_CM`), so a temple at the head's surface shows and
+    one behind the head or an ear does not.
 
     Returns a mesh in canonical-face centimetres, ``(n, 3)`` vertices.
     """
     v = face.vertices
-    half_width = np.abs(v[:, 0]).max() - side_inset_cm
+    half_width = np.abs(v[:, 0]).max()
     top, bottom = v[:, 1].max(), v[:, 1].min()
-    rear = v[v[:, 2] < 0.0].copy()
-    rear[:, 0] *= half_width / max(np.abs(rear[:, 0]).max(), 1e-6)
+    rear = v[v[:, 2] < 0.0]
     # Ellipsoidal skull: centred above the ears, reaching back depth_cm from the nose bridge.
     centre = np.array([0.0, 0.5 * (top + bottom) + 1.0, -4.0])
     radii = np.array([half_width, 0.5 * (top - bottom) + 1.0, depth_cm - 9.2])
-    sphere = trimesh.creation.icosphere(subdivisions=2)
+    sphere = trimesh.creation.icosphere(subdivisions=3)
     skull = sphere.vertices * radii + centre
     skull = skull[skull[:, 2] < -1.0]
     shell = trimesh.convex.convex_hull(np.vstack([rear, skull]))
     front_vertices = v.copy()
     front_vertices[:, 2] = np.minimum(front_vertices[:, 2], front_limit_z_cm)
     front = trimesh.Trimesh(front_vertices, face.faces, process=False)
-    head = trimesh.util.concatenate([front, shell])
+    if temple_channel:
+        shell = trimesh.Trimesh(_temple_channel(np.asarray(shell.vertices)), shell.faces, process=False)
+        front = trimesh.Trimesh(_temple_channel(front_vertices), face.faces, process=False)
+    parts = [front, shell]
+    if ears:
+        parts += _ears(v[SIDE_NEAR_EAR_RIGHT])
+    head = trimesh.util.concatenate(parts)
     assert isinstance(head, trimesh.Trimesh)
-    vertices = head.vertices.copy()
-    ramp = np.clip((vertices[:, 2] - 1.0) / 3.0, 0.0, 1.0)
-    vertices[:, 0] *= side_scale + (1.0 - side_scale) * ramp
-    return trimesh.Trimesh(vertices, head.faces, process=False)
+    return head

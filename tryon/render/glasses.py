@@ -23,6 +23,10 @@ from tryon.render.materials import concatenate, frame_pbr, lens_pbr, material_gr
 
 TILE_QUANTUM = 32
 TILE_PADDING = 4
+#: The head occluder is drawn this far further from the camera than the head (cm, along the view):
+#: temples rest on the head's surface, and on the average canonical head they run a few millimetres
+#: inside it; set back, the head still hides what lies behind it or behind an ear by more than this.
+OCCLUDER_SETBACK_CM = 0.3
 
 
 @dataclass(frozen=True)
@@ -238,7 +242,9 @@ class GlassesRenderer:
         # GL's continuous pixel coordinates scale exactly: tile pixel i covers supersampled f*i .. f*i+f.
         cam.cx = (float(camera_matrix[0, 2]) - x) * factor
         cam.cy = (float(camera_matrix[1, 2]) - y) * factor
-        self.scene.set_pose(self.occluder_node, pose)
+        setback = np.eye(4)
+        setback[2, 3] = -OCCLUDER_SETBACK_CM  # the camera looks down -z
+        self.scene.set_pose(self.occluder_node, setback @ pose)
         for node in self._glasses_nodes:
             self.scene.set_pose(node, model_matrix)
         light = lighting or Lighting.neutral()
