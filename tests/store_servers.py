@@ -23,10 +23,10 @@ class Prepared:
     mirror_id: int
     token: str
     namespace: str
-    redis_url: str
+    redis_url: str | None
 
 
-def prepare(instance: Path, redis_url: str) -> Prepared:
+def prepare(instance: Path, redis_url: str | None) -> Prepared:
     """Schema, a staff member of STORE and a mirror, written before any server starts."""
     from tryon.kiosk import hash_pin
     from web import build_app
@@ -60,13 +60,10 @@ def prepare(instance: Path, redis_url: str) -> Prepared:
 
 
 def server_env(prepared: Prepared, **extra: str) -> dict[str, str]:
-    return environment(
-        prepared.instance,
-        TRYON_SECRET_KEY=SECRET,
-        TRYON_REDIS_URL=prepared.redis_url,
-        TRYON_REDIS_NAMESPACE=prepared.namespace,
-        **extra,
-    )
+    settings = {"TRYON_SECRET_KEY": SECRET, "TRYON_REDIS_NAMESPACE": prepared.namespace}
+    if prepared.redis_url:  # else the in-memory bus (one process)
+        settings["TRYON_REDIS_URL"] = prepared.redis_url
+    return environment(prepared.instance, **settings, **extra)
 
 
 @contextlib.contextmanager

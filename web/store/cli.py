@@ -159,8 +159,14 @@ def qr_modules(url: str) -> Any:
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
+    """``tryon kiosk``; expected failures (no face model, no camera, bad catalogue) end with one line."""
+    from tryon.commands import _reports_errors
+
+    return _reports_errors(_cmd_kiosk)(args)
+
+
+def _cmd_kiosk(args: argparse.Namespace) -> int:
     from tryon.kiosk import Kiosk, KioskSettings
-    from tryon.sources import SourceError
 
     from .kiosk_client import KioskLink, LinkError, http_transport
 
@@ -186,10 +192,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     )
     if not settings.frame_ids:
         return _fail(f"store {args.store!r} has no frame in stock (the catalogue's [frames.stock])")
-    try:
-        return _run_kiosk(args, settings, link, Kiosk)
-    except SourceError as exc:
-        return _fail(str(exc))
+    return _run_kiosk(args, settings, link, Kiosk)
 
 
 def _run_kiosk(args: argparse.Namespace, settings: Any, link: Any, kiosk_class: Any) -> int:

@@ -6,8 +6,8 @@ acknowledgement of applied commands travels with the next poll (``after=<last ap
 command is dropped by the server only once the kiosk has applied it: if the connection, or the
 whole app server, goes away, the kiosk keeps mirroring locally and, once it reconnects, gets again
 every command it had not applied (it skips those it had, by sequence number). State reports and
-``tried`` events are queued and sent by the same thread; events keep their keys, so one sent twice
-is recorded once.
+``tried`` events are queued and sent by a second thread (a long poll never holds them back);
+events keep their keys, so one sent twice is recorded once.
 
 The transport is injected (``request(method, path, body) -> (status, json)``): :func:`http_transport`
 for a real server, a fake in tests.
@@ -96,6 +96,7 @@ class KioskLink:
         self._thread: threading.Thread | None = None
         self.online = False
         self.failures = 0
+        self.send_every_s = 0.25
 
     # -- set-up --------------------------------------------------------------------------------------
 
@@ -149,6 +150,19 @@ class KioskLink:
 
     def run_once(self) -> bool:
         """One round: send what is queued, then one long poll. False when the server was unreachable."""
+        sent = self.send_once()
+        return self.poll_once() and sent
+
+    def send_once(self) -> bool:
+        """Send the queued state and events; False when the server was unreachable."""
+        try:
+            self._flush_outgoing()
+        except OSError:
+            return False
+        return True
+
+    def poll_once(self) -> bool:
+        """One long poll for commands (acknowledging those applied). False when unreachable."""
         # Commands handed over but not applied yet: give the frame loop a moment (it applies them
         # before its next frame), so the next poll acknowledges them instead of fetching them again.
         for _ in range(100):
@@ -157,7 +171,6 @@ class KioskLink:
                     break
             self.sleep(0.01)
         try:
-            self._flush_outgoing()
             with self._lock:
                 after = self._applied
             path = f"/store/api/kiosk/commands?after={after}&wait={self.wait_s:g}"
@@ -209,7 +222,7 @@ class KioskLink:
     def _loop(self) -> None:
         while self._running:
             try:
-                ok = self.run_once()
+                ok = self.poll_once()
             except LinkError:
                 log.exception("kiosk link stopped")
                 self._running = False
@@ -217,11 +230,19 @@ class KioskLink:
             if not ok:
                 self.sleep(self.retry_s)
 
+    def _send_loop(self) -> None:
+        """State and events on their own thread, so a long poll never holds them back."""
+        while self._running:
+            self.send_once()
+            self.sleep(self.send_every_s)
+
     def start(self) -> KioskLink:
         if not self._running:
             self._running = True
             self._thread = threading.Thread(target=self._loop, name="tryon-kiosk-link", daemon=True)
             self._thread.start()
+            sender = threading.Thread(target=self._send_loop, name="tryon-kiosk-send", daemon=True)
+            sender.start()
         return self
 
     def stop(self) -> None:
