@@ -56,9 +56,21 @@ def ensure_demo_staff(app: Flask) -> User:
     user.role = "staff"
     user.password_hash = hash_password(app.config["DEMO_STAFF_PASSWORD"])
     db.session.commit()
+    _demo_staff_works_everywhere(user)
     log.warning(
         "demo mode: staff account %s with password %r (never enable demo mode in production)",
         email,
         app.config["DEMO_STAFF_PASSWORD"],
     )
     return user
+
+
+def _demo_staff_works_everywhere(user: User) -> None:
+    """In demo mode the demo staff account works at every store (it may drive every mirror)."""
+    from .store.models import StoreStaff
+
+    have = set(db.session.scalars(select(StoreStaff.store_id).where(StoreStaff.user_id == user.id)))
+    for store_id in db.session.scalars(select(Store.id)):
+        if store_id not in have:
+            db.session.add(StoreStaff(user_id=user.id, store_id=store_id))
+    db.session.commit()
