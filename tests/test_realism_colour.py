@@ -1,12 +1,24 @@
 """Catalogue colours render as their swatch on neutrally lit portraits, and warm only as white does.
 
-Judged on pixels alone: every chromatic catalogue swatch (CIE chroma >= 20, from
-``models3d/catalogue.toml``) is rendered with the clear lens on three portraits whose white clothing
-reads neutral (astronaut.png: studio flash, white suit; obama.jpg: official portrait, white shirt;
-grace_hopper.jpg: official portrait, white collar and cap; their near-white pixels are within 6% of
-grey), and the median colour of the pixels the try-on changed is compared with the swatch in CIE LCh
-(OpenCV's Lab conversion). "Changed" means a colour difference above ΔE*ab 10 between output and input:
-the clear lens tints the skin behind it by a few ΔE and would otherwise make the skin the measurement.
+Judged on pixels, as the issue states the target: every chromatic catalogue swatch (CIE chroma >= 20,
+from ``models3d/catalogue.toml``) is rendered with the clear lens on three portraits whose white
+clothing reads neutral (astronaut.png: studio flash, white suit; obama.jpg: official portrait, white
+shirt; grace_hopper.jpg: official portrait, white collar and cap; their near-white pixels are within 6%
+of grey), and the median colour of **all the changed pixels of the frame region** of the output is
+compared with the swatch in CIE LCh (OpenCV's Lab conversion): within 15 degrees of its hue and at
+least 55% of its lightness, in at least 90% of the cases.
+
+The frame region is every pixel the frame itself changes: the same pose drawn with the frame's parts
+only (no lenses) and composited without the contact shadow, compared with the input (ΔE*ab > 1, so
+anti-aliased edges and faded temples count as much as the rims' middles). The colours are then read
+from the real output (clear lens and contact shadow included) over that region. An earlier version
+of this test kept only pixels changed by more than ΔE 10, which leaves out the darker and blended
+pixels and flatters the result.
+
+The table also prints, without asserting it, the count over every pixel of the output that changed
+at all (ΔE > 1): there the skin seen through the clear lens and the contact shadow under the rims
+are most of the pixels, so their median is skin, not the swatch (9 of 21 pass that way, December
+2026): a clear lens that changed no skin and no shadow would be needed to pass it.
 
 ``pytest -s`` prints the table.
 """
@@ -45,12 +57,20 @@ def lch(lab: np.ndarray) -> tuple[float, float, float]:
     return float(lab[0]), float(np.hypot(lab[1], lab[2])), float(np.degrees(np.arctan2(lab[2], lab[1])) % 360)
 
 
-def changed_median_lab(before_bgr: np.ndarray, after_bgr: np.ndarray) -> tuple[np.ndarray, int]:
-    """Median Lab of the pixels whose colour changed by more than ΔE 10, and how many there are."""
+def changed_mask(before_bgr: np.ndarray, after_bgr: np.ndarray, delta_e: float) -> np.ndarray:
+    """(H, W) bool: pixels whose colour changed by more than ``delta_e`` (ΔE*ab)."""
     lab_before = srgb_to_lab(before_bgr[..., ::-1])
     lab_after = srgb_to_lab(after_bgr[..., ::-1])
-    changed = np.linalg.norm(lab_after - lab_before, axis=2) > CHANGED_DELTA_E
-    return np.median(lab_after[changed], axis=0), int(changed.sum())
+    return np.linalg.norm(lab_after - lab_before, axis=2) > delta_e
+
+
+def changed_median_lab(
+    before_bgr: np.ndarray, after_bgr: np.ndarray, region: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """Median Lab of ``after`` over ``region`` (default: pixels changed by more than ΔE 10), and its size."""
+    if region is None:
+        region = changed_mask(before_bgr, after_bgr, CHANGED_DELTA_E)
+    return np.median(srgb_to_lab(after_bgr[..., ::-1])[region], axis=0), int(region.sum())
 
 
 def chromatic_swatches() -> list[tuple[str, str, str]]:
@@ -67,6 +87,9 @@ def chromatic_swatches() -> list[tuple[str, str, str]]:
     return out
 
 
+FRAME_REGION_DELTA_E = 1.0
+
+
 def dress(frame_id: str, colour_id: str, images: list[np.ndarray]) -> list[np.ndarray]:
     from models3d.configurator import configure
 
@@ -75,28 +98,61 @@ def dress(frame_id: str, colour_id: str, images: list[np.ndarray]) -> list[np.nd
         return [pipe.process(image).image for image in images]
 
 
+def dress_with_frame_region(
+    frame_id: str, colour_id: str, images: list[np.ndarray]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per image: the dressed output and its frame region (see the module doc)."""
+    from dataclasses import replace
+
+    from models3d.configurator import configure
+    from tryon.compose import composite
+
+    model = configure(frame_id, colour=colour_id, lens="clear")
+    frame_only = replace(model, parts=[p for p in model.parts if p.role != "lens"])
+    out = []
+    with TryOnPipeline(model, PipelineOptions(running_mode="image")) as pipe:
+        dressed = [pipe.process(image).image for image in images]
+    with TryOnPipeline(frame_only, PipelineOptions(running_mode="image")) as pipe:
+        for image, after in zip(images, dressed, strict=True):
+            faces, ts = pipe.track(image)
+            overlays, _, _ = pipe.render(image, faces, pipe.poses(faces, ts))
+            alone = image.copy()
+            for overlay in overlays:
+                composite(alone, overlay, shadow=False)
+            out.append((after, changed_mask(image, alone, FRAME_REGION_DELTA_E)))
+    return out
+
+
 def test_chromatic_swatches_keep_hue_and_lightness(shared: Path, face_model: Path) -> None:
     swatches = chromatic_swatches()
     assert len(swatches) >= 5, swatches  # gold, rose gold, honey, havana, navy, olive, burgundy
     photos = {name: read_image(shared / "faces" / name) for name in PORTRAITS}
-    rows, passed = [], 0
+    rows, passed, passed_all_changed = [], 0, 0
     for colour_id, hex_colour, frame_id in swatches:
         sw_l, sw_c, sw_h = lch(hex_lab(hex_colour))
-        outputs = dress(frame_id, colour_id, list(photos.values()))
-        for name, before, after in zip(photos, photos.values(), outputs, strict=True):
-            median, count = changed_median_lab(before, after)
+        outputs = dress_with_frame_region(frame_id, colour_id, list(photos.values()))
+        for name, before, (after, region) in zip(photos, photos.values(), outputs, strict=True):
+            median, count = changed_median_lab(before, after, region)
             assert count > 100, f"{colour_id} on {name}: only {count} pixels changed"
             out_l, out_c, out_h = lch(median)
             hue_error = (out_h - sw_h + 180.0) % 360.0 - 180.0
             ok = abs(hue_error) <= MAX_HUE_ERROR_DEG and out_l >= MIN_LIGHTNESS_SHARE * sw_l
             passed += ok
+            any_l, _, any_h = lch(changed_median_lab(before, after, changed_mask(before, after, 1.0))[0])
+            passed_all_changed += (
+                abs((any_h - sw_h + 180.0) % 360.0 - 180.0) <= MAX_HUE_ERROR_DEG
+                and any_l >= MIN_LIGHTNESS_SHARE * sw_l
+            )
             rows.append(
                 f"{colour_id:10s} {frame_id:17s} {name:17s} swatch L{sw_l:5.1f} C{sw_c:5.1f} h{sw_h:6.1f}"
                 f" | rendered L{out_l:5.1f} C{out_c:5.1f} h{out_h:6.1f}  Δh{hue_error:+6.1f}"
                 f"  L{out_l / sw_l:5.0%}  {'ok' if ok else 'FAIL'}"
             )
     table = "\n".join(rows)
-    summary = f"{passed} of {len(rows)} within {MAX_HUE_ERROR_DEG:.0f}° and ≥ {MIN_LIGHTNESS_SHARE:.0%} L"
+    summary = (
+        f"{passed} of {len(rows)} within {MAX_HUE_ERROR_DEG:.0f}° and ≥ {MIN_LIGHTNESS_SHARE:.0%} L"
+        f" (frame region); {passed_all_changed} of {len(rows)} over every changed pixel of the output"
+    )
     print(f"\n{table}\n{summary}")
     assert passed >= MIN_PASS_SHARE * len(rows), table
 
