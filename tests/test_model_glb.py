@@ -182,3 +182,98 @@ def test_face_model_is_served_with_the_hash_the_page_checks(client, face_model: 
     page = client.get("/tryon/?frame=milano-round").get_data(as_text=True)
     config = json.loads(page.split('id="tryon-config">', 1)[1].split("</script>", 1)[0])
     assert config["browser"]["faceModelSha256"] == hashlib.sha256(reply.data).hexdigest()
+
+
+# -- size advice from on-device landmarks (POST /tryon/fit) ---------------------------------------------
+FIT_FRAMES = 16
+
+
+@pytest.fixture(scope="module")
+def fit_client(tmp_path_factory: pytest.TempPathFactory, face_model: Path):
+    from web import create_app
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance-fit")),
+            "SECRET_KEY": "test",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+            "FACE_MODEL": str(face_model),
+        }
+    )
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def webcam_observations(shared: Path, face_model: Path):
+    import cv2
+
+    from tryon.tracking import FaceTracker, TrackerOptions
+
+    cap = cv2.VideoCapture(str(shared / "video" / "webcam_office_640x480.avi"))
+    out = []
+    with FaceTracker(TrackerOptions(running_mode="video", model_path=face_model)) as tracker:
+        for i in range(FIT_FRAMES):
+            ok, frame = cap.read()
+            assert ok
+            out.extend(tracker.track(frame, i * 33 + 1))
+    cap.release()
+    return out
+
+
+def _fit_body(observations) -> bytes:
+    return b"".join(
+        np.round(o.landmarks_px.astype(np.float64) * 8).astype("<i2").tobytes() for o in observations
+    )
+
+
+def test_fit_from_landmarks_gives_the_same_verdict_as_the_server_mode(
+    fit_client, webcam_observations
+) -> None:
+    from calibration.live import LiveFitAdvisor
+    from models3d.catalogue import load_catalogue
+
+    query = {"frame": "milano-round", "width": 640, "height": 480}
+    reply = fit_client.post("/tryon/fit", query_string=query, data=_fit_body(webcam_observations))
+    assert reply.status_code == 200, reply.get_json()
+    status = reply.get_json()
+    assert status["state"] == "ready" and status["verdict"] in {"good", "too_wide", "too_narrow"}
+    # the server mode's advisor fed the very observations, at full precision (an independent run)
+    advisor = LiveFitAdvisor(samples=len(webcam_observations))
+    for o in webcam_observations:
+        advisor.update(o)
+    entry = load_catalogue().get("milano-round")
+    expected = advisor.status(entry, entry.default_size.label)
+    assert status["verdict"] == expected["verdict"]
+    pd = {r["kind"]: r["value_mm"] for r in status["measurements"] if "value_mm" in r}
+    ref = {r["kind"]: r["value_mm"] for r in expected["measurements"] if "value_mm" in r}
+    assert pd.keys() == ref.keys() and pd
+    for kind, value in pd.items():
+        assert value == pytest.approx(ref[kind], abs=0.3), kind
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "error"),
+    [
+        ({"frame": "milano-round", "width": 640, "height": 480}, b"\0" * 100, "bad_landmarks"),
+        ({"frame": "milano-round", "width": 640, "height": 480}, b"", "bad_landmarks"),
+        ({"frame": "milano-round", "width": "wide", "height": 480}, b"\0" * 1912, "bad_width"),
+        ({"frame": "milano-round", "width": 640, "height": 0}, b"\0" * 1912, "bad_height"),
+        (
+            {"frame": "milano-round", "size": "1□1-1", "width": 640, "height": 480},
+            b"\0" * 1912,
+            "unknown_size",
+        ),
+    ],
+)
+def test_fit_bad_input_is_400_with_a_reason(fit_client, query, body: bytes, error: str) -> None:
+    reply = fit_client.post("/tryon/fit", query_string=query, data=body)
+    assert reply.status_code == 400
+    assert reply.get_json()["error"] == error and reply.get_json()["message"]
+
+
+def test_fit_needs_the_csrf_token(client) -> None:
+    query = {"frame": "milano-round", "width": 640, "height": 480}
+    reply = client.post("/tryon/fit", query_string=query, data=b"\0" * 1912)  # a well-formed body
+    assert reply.status_code == 400  # refused by CSRF protection before any work
+    assert "CSRF" in reply.get_data(as_text=True)

@@ -199,4 +199,74 @@ def browser_config() -> dict[str, Any]:
         "placementUrl": url_for("tryon_browser.core_placement"),
         "frameUrl": "/api/frames/",
         "moduleUrl": url_for("static", filename="tryon/browser_mode.js"),
+        "fitUrl": url_for("tryon_browser.fit_advice"),
     }
+
+
+# -- fit advice from on-device landmarks ------------------------------------------------------------------
+#: Landmarks per face (MediaPipe's 478) and the fixed-point scale of the uploaded pixel positions.
+FIT_LANDMARKS = 478
+FIT_SCALE = 8.0  # int16 of pixels x 8: 1/8 px steps, up to 4095 px
+FIT_MAX_FRAMES = 40
+_FRAME_BYTES = FIT_LANDMARKS * 2 * 2
+
+
+class _Landmarks:
+    """What :class:`calibration.session.MeasurementSession` reads of a tracked face.
+
+    landmarks_px : (478, 2) float64 pixel positions; image_size : (width, height)
+    """
+
+    def __init__(self, landmarks_px: Any, image_size: tuple[int, int]) -> None:
+        self.landmarks_px = landmarks_px
+        self.image_size = image_size
+
+
+def _int_arg(name: str, low: int, high: int) -> int | Response:
+    raw = request.args.get(name, "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return _error(
+            400, f"bad_{name}", f"{name} must be a whole number of pixels, got {raw!r}.", field=name
+        )
+    if not low <= value <= high:
+        return _error(400, f"bad_{name}", f"{name} must be between {low} and {high}.", field=name)
+    return value
+
+
+@bp.post("/tryon/fit")
+def fit_advice() -> Response:
+    """Frame-size advice from landmarks tracked on the device (no picture).
+
+    Query: the look (``frame``, ``size``, ``colour``, ``lens``), ``width`` and ``height`` of the camera
+    picture. Body: ``n`` frames (1..40) of the 478 landmarks' pixel positions, int16 little-endian,
+    ``x·8, y·8`` per landmark. Answers the status of :meth:`calibration.live.LiveFitAdvisor.status`.
+    """
+    import numpy as np
+
+    from calibration.live import LiveFitAdvisor
+
+    look = _look(request.args.get("frame", ""))
+    if isinstance(look, Response):
+        return look
+    width, height = _int_arg("width", 16, 4095), _int_arg("height", 16, 4095)
+    for value in (width, height):
+        if isinstance(value, Response):
+            return value
+    assert isinstance(width, int) and isinstance(height, int)
+    body = request.get_data(cache=False)
+    count, rest = divmod(len(body), _FRAME_BYTES)
+    if rest or not 1 <= count <= FIT_MAX_FRAMES:
+        return _error(
+            400,
+            "bad_landmarks",
+            f"The body must hold 1 to {FIT_MAX_FRAMES} frames of {FIT_LANDMARKS} int16 (x, y) pairs "
+            f"({_FRAME_BYTES} bytes each); got {len(body)} bytes.",
+        )
+    points = np.frombuffer(body, dtype="<i2").reshape(count, FIT_LANDMARKS, 2).astype(np.float64) / FIT_SCALE
+    advisor = LiveFitAdvisor(samples=count, face_model=face_model_path())
+    for frame_points in points:
+        advisor.update(_Landmarks(frame_points, (width, height)))
+    status = advisor.status(get_catalogue().get(look.frame_id), look.size)
+    return jsonify(status)

@@ -79,7 +79,8 @@
     lastError: null,
     engine: null,          // "browser" (on-device) or "server", once camera mode has started
     engineReason: null,    // why the server mode was chosen, when it was a fallback
-    browser: null          // the on-device engine (browser_mode.js), while it runs
+    browser: null,         // the on-device engine (browser_mode.js), while it runs
+    fitFrames: []          // browser mode: landmarks of the first frames, for size advice
   };
   window.tryon = state;
 
@@ -216,6 +217,7 @@
         if (state.browser !== engine) return;
         state.look = look;
         renderPanel();
+        postFit();   // the verdict for the new frame or size, from the same measurement
       }).catch(function (err) { state.lastError = "look"; setSaveStatus(String(err && err.message || err)); });
     } else if (state.mode === "camera") {
       if (state.ws && state.ws.readyState === WebSocket.OPEN) {
@@ -471,8 +473,46 @@
     }
   }
 
+  // Size advice on the device: the pixel positions of the 478 landmarks of the first FIT_FRAMES frames
+  // with a face (int16, 1/8 px; about 1.9 KB a frame, no picture) go to the server's measurement once.
+  var FIT_FRAMES = 16;
+  var FIT_LANDMARKS = 478;
+  function collectFit(st) {
+    if (!st.faceFound || !st.landmarks || state.fitFrames.length >= FIT_FRAMES) return;
+    var a = new Int16Array(FIT_LANDMARKS * 2);
+    for (var i = 0; i < FIT_LANDMARKS; i++) {
+      a[2 * i] = Math.round(st.landmarks[i].x * st.width * 8);
+      a[2 * i + 1] = Math.round(st.landmarks[i].y * st.height * 8);
+    }
+    state.fitFrames.push(a);
+    state.fitSize = [st.width, st.height];
+    var p = Math.min(99, Math.round(100 * state.fitFrames.length / FIT_FRAMES));
+    var text = fmt(T.measuring, { p: p });
+    showFit({ state: "measuring", progress: p, text_en: text, text_it: text });
+    if (state.fitFrames.length === FIT_FRAMES) postFit();
+  }
+
+  async function postFit() {
+    if (!cfg.browser.fitUrl || state.fitFrames.length < FIT_FRAMES) return;
+    var params = new URLSearchParams(state.look);
+    params.set("width", String(state.fitSize[0]));
+    params.set("height", String(state.fitSize[1]));
+    try {
+      var res = await fetch(cfg.browser.fitUrl + "?" + params, {
+        method: "POST", credentials: "same-origin", body: new Blob(state.fitFrames),
+        headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/octet-stream", "Accept": "application/json" }
+      });
+      var data = await res.json().catch(function () { return {}; });
+      if (res.ok && state.browser) { showFit(data); state.fitVerdictAt = state.fitVerdictAt || state.results; }
+      else if (!res.ok) state.lastError = data.error || "fit";
+    } catch (err) {
+      state.lastError = "fit";
+    }
+  }
+
   function onBrowserFrame(st) {
     var now = performance.now();
+    collectFit(st);
     state.results = st.frames;
     state.fps = st.fps;
     state.rtt = st.trackMs + st.renderMs;
@@ -510,6 +550,7 @@
       state.browser = null;
     }
     state.browserShown = false;
+    state.fitFrames = [];
     state.engine = null;
     if (state.ws) {
       var ws = state.ws;
