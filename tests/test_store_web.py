@@ -342,3 +342,18 @@ def test_dashboard_funnel_charts_and_shelf_label_visits(app):
     assert svg.get_data(as_text=True).lstrip().startswith("<?xml") and "<svg" in svg.get_data(as_text=True)
     assert anna.get("/staff/store-insight/nothing.svg").status_code == 404
     assert "<script" not in page.split("</main>")[0].split("<main")[-1]  # charts need no script
+
+
+def test_the_in_store_pages_speak_italian(app):
+    anna = signed_in(app, STAFF_A)
+    mirror_id, token = register_mirror(anna)
+    remote = anna.get(f"/staff/mirrors/{mirror_id}?lang=it").get_data(as_text=True)
+    assert "Specchio diviso" in remote and "Rivediti (ultimi 20 s)" in remote and "Split mirror" not in remote
+    assert "Analisi in negozio" in anna.get("/staff/store-insight").get_data(as_text=True)
+    path = handoff_url(app, token, [{"frame_id": "luna-round"}])
+    phone = app.test_client()
+    page = phone.get(path, headers={"Accept-Language": "it"}).get_data(as_text=True)
+    assert "Ciò che hai provato allo specchio" in page
+    from tryon.kiosk_screen import TEXTS
+
+    assert set(TEXTS["it"]) == set(TEXTS["en"])  # every kiosk text in both languages
