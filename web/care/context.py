@@ -87,7 +87,18 @@ def dossier_context(customer: User) -> dict[str, Any]:
         "stores": db.session.scalars(select(Store).order_by(Store.name)).all(),
         "schedules": LENS_SCHEDULES,
         "frames": _frames_to_reserve(customer, purchases),
+        "catalogue": _catalogue_choices(),
     }
+
+
+def _catalogue_choices() -> list[tuple[str, str]]:
+    """(frame id, "Name (Brand)") of every catalogue frame, for the purchase form's suggestions."""
+    from ..profile.frames import catalogue
+
+    try:
+        return [(f.id, f"{f.name} ({f.brand})") for f in catalogue()]
+    except Exception:  # a broken catalogue file must not take the dossier down
+        return []
 
 
 def profile_context(user: User) -> dict[str, Any]:
