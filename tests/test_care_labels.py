@@ -74,7 +74,9 @@ def in_process(folder, milano, monkeypatch, capsys):
 
     def run(*args: str) -> tuple[int, str]:
         status = main(list(args))
-        return status, capsys.readouterr().err
+        captured = capsys.readouterr()
+        run.out = captured.out  # type: ignore[attr-defined]
+        return status, captured.err
 
     return run
 
@@ -123,3 +125,14 @@ def test_bad_labels_requests_exit_2_with_one_line_and_write_nothing(tmp_path, in
     assert status == 2
     assert err.strip().splitlines()[-1].startswith(message)
     assert not output.exists()
+
+
+def test_tryon_recalls_run(in_process):
+    status, err = in_process("recalls", "run", "--dry-run")
+    assert status == 0, err
+    assert in_process.out.splitlines()[-1] == (
+        "recalls (dry run): 0 sent, 0 would send, 0 failed, 0 quiet hours, 0 claimed elsewhere, 0 no consent"
+    )
+    status, err = in_process("recalls", "run")
+    assert status == 0, err
+    assert in_process.out.splitlines()[-1] == "reservations: 0 expired hold(s) released"
