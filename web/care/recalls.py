@@ -48,6 +48,7 @@ class Outcome:
     kind: str
     status: str  # sent, failed, would_send, quiet_hours, claimed_elsewhere, no_consent
     channels: tuple[str, ...] = ()
+    store_id: str | None = None
 
 
 @dataclass
@@ -290,12 +291,12 @@ def _deliver(
                 .execution_options(synchronize_session=False)
             )
         db.session.commit()
-        return Outcome(due.key, user.id, due.kind, "failed", channels)
+        return Outcome(due.key, user.id, due.kind, "failed", channels, store_id=due.store_id)
     reminder.status, reminder.channels, reminder.sent_at = "sent", ",".join(done), utcnow()
     failed = [c for c in channels if c not in done]
     reminder.error = f"failed on {', '.join(failed)}" if failed else None
     db.session.commit()
-    return Outcome(due.key, user.id, due.kind, "sent", tuple(done))
+    return Outcome(due.key, user.id, due.kind, "sent", tuple(done), store_id=due.store_id)
 
 
 def run(now_utc: datetime | None = None, *, dry_run: bool = False) -> RunReport:
@@ -314,21 +315,27 @@ def run(now_utc: datetime | None = None, *, dry_run: bool = False) -> RunReport:
             continue
         channels = channels_for(due, user)
         if not channels:
-            report.outcomes.append(Outcome(due.key, user.id, due.kind, "no_consent"))
+            report.outcomes.append(Outcome(due.key, user.id, due.kind, "no_consent", store_id=due.store_id))
             continue
         settings = settings_for(due.store_id)
         if in_quiet_hours(settings, local_now(due.store_id, now_utc).time()):
-            report.outcomes.append(Outcome(due.key, user.id, due.kind, "quiet_hours", channels))
+            report.outcomes.append(
+                Outcome(due.key, user.id, due.kind, "quiet_hours", channels, store_id=due.store_id)
+            )
             continue
         taken = db.session.scalar(select(Reminder.id).where(Reminder.idempotency_key == due.key))
         if taken or dry_run:  # (a cheap look first; the claim below is what guarantees it)
             status = "claimed_elsewhere" if taken else "would_send"
-            report.outcomes.append(Outcome(due.key, user.id, due.kind, status, channels))
+            report.outcomes.append(
+                Outcome(due.key, user.id, due.kind, status, channels, store_id=due.store_id)
+            )
             continue
         text = _compose(due, user)  # before the claim: a message that cannot be written claims nothing
         reminder = _claim(due, channels)
         if reminder is None:
-            report.outcomes.append(Outcome(due.key, user.id, due.kind, "claimed_elsewhere", channels))
+            report.outcomes.append(
+                Outcome(due.key, user.id, due.kind, "claimed_elsewhere", channels, store_id=due.store_id)
+            )
             continue
         try:
             report.outcomes.append(_deliver(due, user, reminder, channels, text))
@@ -341,7 +348,9 @@ def run(now_utc: datetime | None = None, *, dry_run: bool = False) -> RunReport:
                 .values(status="failed", error=f"{type(exc).__name__}: {exc}")
             )
             db.session.commit()
-            report.outcomes.append(Outcome(due.key, user.id, due.kind, "failed", channels))
+            report.outcomes.append(
+                Outcome(due.key, user.id, due.kind, "failed", channels, store_id=due.store_id)
+            )
     log.info("recalls run%s: %s", " (dry run)" if dry_run else "", report.summary())
     return report
 

@@ -98,7 +98,11 @@ def desk() -> Any:
     stores = db.session.scalars(select(Store).order_by(Store.name)).all()
     with current_app.test_request_context("/", base_url=request.host_url):
         preview = recalls.run(dry_run=True)
-    due = [o for o in preview.outcomes if o.status != "claimed_elsewhere"]
+    due = [
+        o
+        for o in preview.outcomes
+        if o.status != "claimed_elsewhere" and (not store_id or o.store_id == store_id)
+    ]
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({o.user_id for o in due})))}
     calls = select(CallTask).order_by(CallTask.status.desc(), CallTask.due_on, CallTask.id)
     if store_id:
