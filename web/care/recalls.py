@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -120,7 +121,7 @@ def collect_due(now_utc: datetime) -> list[DueReminder]:
     return sorted(due, key=lambda d: (d.due_on, d.key))
 
 
-def _subject(due: DueReminder) -> Purchase | EyeExam | Booking | None:
+def _subject(due: DueReminder) -> Any:
     model = {"lens_supply": Purchase, "frame_adjustment": Purchase, "eye_exam": EyeExam, "booking": Booking}
     return db.session.get(model[due.kind], due.subject_id)
 
@@ -261,7 +262,10 @@ def _queue_call(user: User, reminder: Reminder, text: Composed, due: DueReminder
 
 def _compose(due: DueReminder, user: User) -> Composed:
     store = db.session.get(Store, due.store_id) if due.store_id else None
-    return compose(due, user, _subject(due), store)
+    subject = _subject(due)
+    if subject is None:
+        raise LookupError(f"{due.kind} {due.subject_id} was deleted meanwhile")
+    return compose(due, user, subject, store)
 
 
 def _deliver(
@@ -330,7 +334,14 @@ def run(now_utc: datetime | None = None, *, dry_run: bool = False) -> RunReport:
                 Outcome(due.key, user.id, due.kind, status, channels, store_id=due.store_id)
             )
             continue
-        text = _compose(due, user)  # before the claim: a message that cannot be written claims nothing
+        try:  # before the claim: a message that cannot be written claims nothing
+            text = _compose(due, user)
+        except Exception:
+            log.exception("reminder %s: the message cannot be written", due.key)
+            report.outcomes.append(
+                Outcome(due.key, user.id, due.kind, "failed", channels, store_id=due.store_id)
+            )
+            continue
         reminder = _claim(due, channels)
         if reminder is None:
             report.outcomes.append(

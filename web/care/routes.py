@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Sequence
 from datetime import date, time
 from typing import Any
 
@@ -301,7 +302,7 @@ def staff_reservations() -> Any:
     )
 
 
-def _reservation_rows(items: list[Reservation]) -> list[dict[str, Any]]:
+def _reservation_rows(items: Sequence[Reservation]) -> list[dict[str, Any]]:
     from ..profile.frames import describe
 
     return [{"r": r, "info": describe(r.frame_id, r.size_label, r.colour_id, None)} for r in items]

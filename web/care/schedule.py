@@ -19,6 +19,7 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from .models import EyeExam, Purchase
 
@@ -99,9 +100,9 @@ def booking(booking_id: int, user_id: int, store_id: str, local_day: date) -> Du
     return DueReminder("booking", user_id, booking_id, local_day, local_day - timedelta(days=1), store_id)
 
 
-def newest_per_user(rows: Iterable, day_attribute: str) -> list:
+def newest_per_user(rows: Iterable[Any], day_attribute: str) -> list[Any]:
     """The newest row (by ``day_attribute``, then id) of each ``user_id``."""
-    newest: dict[int, object] = {}
+    newest: dict[int, Any] = {}
     for row in rows:
         kept = newest.get(row.user_id)
         if kept is None or (getattr(row, day_attribute), row.id) > (getattr(kept, day_attribute), kept.id):
