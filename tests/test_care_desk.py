@@ -186,8 +186,16 @@ def test_inbox_reminder_choices_and_a_pluggable_sms_provider(app):
     assert "Inbox (1)" in client.get("/profile/").get_data(as_text=True)
     inbox = client.get("/care/inbox").get_data(as_text=True)
     assert "Time for your eye exam" in inbox
+    stop = re.search(r'href="https?://[^/"]+(/care/unsubscribe/[^"]+)">Stop inbox reminders', inbox)
+    assert stop is not None
     assert "Inbox (1)" not in client.get("/profile/").get_data(as_text=True)  # read
-    post_form(client, "/care/consents", {"sms": "y"})
+    assert client.get(stop.group(1)).status_code == 200  # one click: inbox off
+    from web.care.consents import channel_consents as consents_now
+    from web.models import User as Account
+
+    with app.app_context():
+        assert consents_now(db.session.get(Account, user_id))["inbox"] is False
+    post_form(client, "/care/consents", {"sms": "y", "inbox": "y"})
     from web.care.consents import channel_consents
     from web.models import User
 
@@ -195,7 +203,7 @@ def test_inbox_reminder_choices_and_a_pluggable_sms_provider(app):
         assert channel_consents(db.session.get(User, user_id)) == {
             "email": False,
             "sms": True,
-            "inbox": False,
+            "inbox": True,
             "phone": False,
         }
     # The refused SMS released its claim: the next run tries again (and fails again, once more).

@@ -135,5 +135,14 @@ def schedule_label(value: str) -> str:
 def _install(state: Any) -> None:
     app: Flask = state.app
     app.jinja_env.globals.update(
-        care_dossier=dossier_context, care_profile=profile_context, care_schedule_label=schedule_label
+        care_dossier=dossier_context,
+        care_profile=profile_context,
+        care_schedule_label=schedule_label,
+        care_unsubscribe_url=_unsubscribe_url,
     )
+
+
+def _unsubscribe_url(user: User, channel: str) -> str:
+    from .messages import unsubscribe_url
+
+    return unsubscribe_url(user, channel)
