@@ -296,27 +296,29 @@ def test_resume_loads_the_customers_favourites_on_the_store_mirror(app):
 
 def test_tried_events_are_recorded_once_and_join_the_dossier(app):
     anna = signed_in(app, STAFF_A)
-    _mirror_id, token = register_mirror(anna)
-    user_id, _booking = make_booking(app, "carla@example.com", "milano-brera", [("luna-round", None)])
-    event = {
-        "kind": "tried",
-        "event_key": "a" * 32,
-        "frame_id": "luna-round",
-        "duration_ms": 8200,
-        "account_id": user_id,
-    }
+    mirror_id, token = register_mirror(anna)
+    user_id, booking_id = make_booking(app, "carla@example.com", "milano-brera", [("luna-round", None)])
+    other_id, _other_booking = make_booking(app, "ugo@example.com", "milano-brera", [("luna-round", None)])
+    assert post_form(anna, f"/staff/mirrors/{mirror_id}/resume/{booking_id}", {}).status_code == 302
+    event = {"kind": "tried", "event_key": "a" * 32, "frame_id": "luna-round", "duration_ms": 8200}
+    event["account_id"] = user_id
     first = kiosk_post(app, token, "/store/api/kiosk/events", {"events": [event]})
     again = kiosk_post(app, token, "/store/api/kiosk/events", {"events": [event]})  # resent after a timeout
     assert first.get_json()["recorded"] == 1 and again.get_json()["recorded"] == 0
+    # A customer nobody resumed on this mirror: the try counts, but not against their account.
+    stray = {**event, "event_key": "b" * 32, "account_id": other_id}
+    assert kiosk_post(app, token, "/store/api/kiosk/events", {"events": [stray]}).get_json()["recorded"] == 1
     bad = kiosk_post(app, token, "/store/api/kiosk/events", {"events": [{**event, "kind": "booked"}]})
     assert bad.status_code == 400
     from web.extensions import db
     from web.store.models import StoreEvent
 
     with app.app_context():
-        assert db.session.query(StoreEvent).filter_by(kind="tried").count() == 1
+        tried = {e.event_key: e.account_id for e in db.session.query(StoreEvent).filter_by(kind="tried")}
+        assert tried == {"a" * 32: user_id, "b" * 32: None}
     dossier = anna.get(f"/staff/customers/{user_id}").get_data(as_text=True)
     assert "Tried on the mirror" in dossier and "luna-round · 8 s" in dossier
+    assert "Tried on the mirror" not in anna.get(f"/staff/customers/{other_id}").get_data(as_text=True)
 
 
 def test_dashboard_funnel_charts_and_shelf_label_visits(app):

@@ -23,7 +23,7 @@ from flask import g, jsonify, request, url_for
 from tryon.kiosk import CommandError, Look
 
 from ..extensions import csrf, db
-from ..models import User, utcnow
+from ..models import utcnow
 from . import bp, events
 from .access import digest, mirror_for_token, store_frames
 from .models import Handoff, Mirror
@@ -151,10 +151,11 @@ def report_events() -> Any:
     except CommandError as exc:
         return _refuse(400, str(exc))
     recorded = 0
+    resumed = _recently_resumed(mirror.id)
     for item in items:
         account = item.get("account_id")
-        if not isinstance(account, int) or db.session.get(User, account) is None:
-            account = None
+        if not isinstance(account, int) or account not in resumed:
+            account = None  # only a customer whose favourites staff put on this mirror
         recorded += events.record(
             "tried",
             "store",
@@ -166,6 +167,22 @@ def report_events() -> Any:
             event_key=item["event_key"],
         )
     return jsonify(recorded=recorded)
+
+
+def _recently_resumed(mirror_id: int) -> set[int]:
+    """Accounts whose favourites staff loaded on this mirror in the last 12 hours: the only ones a
+    kiosk may attribute what was tried to."""
+    from sqlalchemy import select
+
+    from .models import StoreEvent
+
+    since = utcnow() - timedelta(hours=12)
+    rows = db.session.scalars(
+        select(StoreEvent.account_id).where(
+            StoreEvent.kind == "resumed", StoreEvent.mirror_id == mirror_id, StoreEvent.created_at >= since
+        )
+    )
+    return {a for a in rows if a is not None}
 
 
 @bp.post("/store/api/kiosk/handoffs")
