@@ -142,7 +142,9 @@ def test_two_job_processes_at_once_send_each_reminder_once(app, database, mailbo
         assert run.returncode == 0, err[-3000:]
     sent_per_process = [sum(line.startswith("sent ") for line in out.splitlines()) for out, _ in outputs]
 
-    recipients = [message_from_bytes(m, policy=policy.default)["To"] for m in mailbox.messages]
+    received = [message_from_bytes(m, policy=policy.default) for m in mailbox.messages]
+    recipients = [m["To"] for m in received]
+    assert all(m["List-Unsubscribe"].startswith("<https://shop.example/care/unsubscribe/") for m in received)
     assert len(recipients) == CUSTOMERS
     assert sorted(recipients) == [f"c{i:02d}@example.com" for i in range(CUSTOMERS)]
     assert sum(sent_per_process) == CUSTOMERS

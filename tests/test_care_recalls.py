@@ -106,6 +106,12 @@ def test_every_channel_once_and_the_log_records_each_contact(app):
     [mail] = outbox(app)
     assert mail.to == "all@example.com" and mail.subject == "Your contact lenses run out on January 26, 2027"
     assert "Dailies" in mail.body and "https://shop.example/care/unsubscribe/" in mail.body
+    headers = dict(mail.headers)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert (
+        headers["List-Unsubscribe"]
+        == f"<{_link(mail.body).replace('/care', 'https://shop.example/care', 1)}>"
+    )
     [(number, text)] = sms_outbox(app)
     assert number == "+39 333 0000000" and "https://shop.example/care/unsubscribe/" in text
     with app.app_context():

@@ -50,6 +50,8 @@ class Message:
     subject: str
     body: str
     attachments: tuple[Attachment, ...] = ()
+    #: Extra e-mail headers, e.g. ``List-Unsubscribe`` (RFC 8058) on reminders.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Sender(Protocol):
@@ -100,6 +102,8 @@ class SMTPSender:
         email["To"] = message.to
         email["Subject"] = message.subject
         email["Message-ID"] = make_msgid(domain="tryon")
+        for name, value in message.headers:
+            email[name] = value
         email.set_content(message.body)
         for attachment in message.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
@@ -162,9 +166,10 @@ def send(
     *,
     booking: Booking | None = None,
     attachments: tuple[Attachment, ...] = (),
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> Communication:
     """Send one message to ``user`` and record it in their communication log (committed)."""
-    message = Message(to=user.email, subject=subject, body=body, attachments=attachments)
+    message = Message(to=user.email, subject=subject, body=body, attachments=attachments, headers=headers)
     sender = get_sender()
     status, error = "sent", None
     try:

@@ -29,6 +29,7 @@ class Composed:
     sms_text: str
     inbox_body: str
     call_summary: str
+    email_unsubscribe_url: str = ""
 
 
 def unsubscribe_url(user: User, channel: str) -> str:
@@ -97,4 +98,5 @@ def compose(
             sms_text=sms,
             inbox_body=inbox,
             call_summary=title,
+            email_unsubscribe_url=email_unsubscribe,
         )

@@ -213,6 +213,11 @@ def _send_email(user: User, reminder: Reminder, text: Composed, subject_row: obj
         text.email_body,
         booking=booking,
         attachments=attachments,
+        # RFC 8058: mail clients show an "Unsubscribe" button that POSTs to the signed link.
+        headers=(
+            ("List-Unsubscribe", f"<{text.email_unsubscribe_url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ),
     )
     return entry.status == "sent"
 
