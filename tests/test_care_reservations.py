@@ -177,3 +177,33 @@ def test_the_flask_stock_and_recalls_commands(app):
     assert result.exit_code == 0 and "recalls (dry run): 0 sent, 0 would send" in result.output
     result = runner.invoke(args=["recalls", "run", "--now", "yesterday"])
     assert result.exit_code == 2 and "is not a time like" in result.output
+
+
+def test_staff_set_stock_from_the_desk(app, staff, shopper):
+    response = post_form(
+        staff,
+        "/care/staff/stock",
+        {
+            "store": "roma-monti",
+            "frame": "luna-round",
+            "size": "48□22-145",
+            "colour": "havana",
+            "quantity": "3",
+        },
+        follow_redirects=True,
+    )
+    assert flashes(response) == [("success", "Stock saved: 3 available.")]
+    assert 'data-stock="roma-monti/luna-round/48□22-145/havana"' in response.get_data(as_text=True)
+    page = shopper.get("/care/reserve", query_string=VARIANT).get_data(as_text=True)
+    assert "Tryon Roma Monti — 3 available" in page
+    before = table_counts(app)
+    for form, message in [
+        ({"quantity": "-1"}, "Stock cannot be negative."),
+        ({"quantity": "two"}, "Quantity must be a whole number."),
+        ({"quantity": "1", "frame": "nope"}, "Unknown frame &#39;nope&#39;."),
+        ({"quantity": "1", "store": "atlantis"}, "Unknown store &#39;atlantis&#39;."),
+    ]:
+        data = {"store": "roma-monti", "frame": "luna-round", "size": "48□22-145", "colour": "havana", **form}
+        response = post_form(staff, "/care/staff/stock", data, follow_redirects=True)
+        assert flashes(response) == [("error", message)]
+    assert table_counts(app) == before

@@ -294,12 +294,44 @@ def staff_reservations() -> Any:
     if store_id:
         statement = statement.where(Reservation.store_id == store_id)
     stores = db.session.scalars(select(Store).order_by(Store.name)).all()
+    stock = select(reservations.StockItem).order_by(
+        reservations.StockItem.store_id, reservations.StockItem.frame_id, reservations.StockItem.size_label
+    )
+    if store_id:
+        stock = stock.where(reservations.StockItem.store_id == store_id)
     return render_template(
         "care/staff_reservations.html",
         rows=_reservation_rows(db.session.scalars(statement.limit(300)).all()),
         stores=stores,
         store_id=store_id,
+        stock=db.session.scalars(stock).all(),
     )
+
+
+@bp.post("/staff/stock")
+@staff_required
+def set_stock() -> Any:
+    """Set the units of one frame (size, colour) a store can hold for click & collect."""
+    form = request.form
+    back = url_for("care.staff_reservations", store=form.get("store") or None) + "#stock"
+    try:
+        quantity = int((form.get("quantity") or "").strip())
+    except ValueError:
+        flash(_("%(field)s must be a whole number.", field=_("Quantity")), "error")
+        return redirect(back, code=303)
+    try:
+        item = reservations.set_stock(
+            form.get("store") or "",
+            (form.get("frame") or "").strip(),
+            (form.get("size") or "").strip() or None,
+            (form.get("colour") or "").strip() or None,
+            quantity,
+        )
+    except reservations.ReservationError as exc:
+        flash(str(exc), "error")
+        return redirect(back, code=303)
+    flash(_("Stock saved: %(n)d available.", n=item.available), "success")
+    return redirect(back, code=303)
 
 
 def _reservation_rows(items: Sequence[Reservation]) -> list[dict[str, Any]]:
