@@ -219,7 +219,8 @@ def test_an_sms_provider_that_cannot_be_loaded_is_a_clear_error(tmp_path):
 
 
 def test_the_customers_own_file_is_a_pdf_with_their_data(app):
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
+
     from web.models import Favourite, Measurement
 
     user_id = customer(app, "file@example.com")
