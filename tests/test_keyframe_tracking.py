@@ -65,6 +65,7 @@ class Tracks:
     keyframe: list[np.ndarray | None]
     stale: list[np.ndarray | None]
     stats: dict
+    landmarker_ran: list[bool]  # per frame of the keyframe run: did the Face Landmarker run on it
 
 
 def read_frames(name: str, first: int, count: int) -> list[np.ndarray]:
@@ -84,13 +85,16 @@ def read_frames(name: str, first: int, count: int) -> list[np.ndarray]:
 
 
 def anchors_track(
-    pipe: TryOnPipeline, frames: list[np.ndarray], fps: float = 30.0
+    pipe: TryOnPipeline, frames: list[np.ndarray], fps: float = 30.0, ran: list[bool] | None = None
 ) -> list[np.ndarray | None]:
-    """The pipeline's anchors per frame (tracking and pose stages only; nothing is rendered)."""
+    """The pipeline's anchors per frame (tracking and pose stages only; nothing is rendered).
+    ``ran`` collects, per frame, whether the landmarker ran (keyframe trackers)."""
     out: list[np.ndarray | None] = []
     for i, frame in enumerate(frames):
         faces, ts = pipe.track(frame, i * 1000.0 / fps)
         poses = pipe.poses(faces, ts)
+        if ran is not None:
+            ran.append(bool(getattr(pipe.tracker, "last_keyframe", True)))
         if not faces:
             out.append(None)
             continue
@@ -99,29 +103,33 @@ def anchors_track(
     return out
 
 
-def keyframe_track(frames: list[np.ndarray], tracker_cls: type[KeyframeTracker]) -> tuple[list, dict]:
+def keyframe_track(
+    frames: list[np.ndarray], tracker_cls: type[KeyframeTracker], ran: list[bool] | None = None
+) -> tuple[list, dict]:
     options = PipelineOptions(running_mode="video", keyframes=KeyframeOptions())
     with TryOnPipeline(catalogue_model(), options) as pipe:
         assert isinstance(pipe.tracker, KeyframeTracker)
         if tracker_cls is not KeyframeTracker:
             pipe.tracker = tracker_cls(pipe.tracker.tracker, pipe.tracker.options)
-        return anchors_track(pipe, frames), pipe.tracker.stats.to_json()
+        return anchors_track(pipe, frames, ran=ran), pipe.tracker.stats.to_json()
 
 
 def run_modes(frames: list[np.ndarray]) -> Tracks:
     with TryOnPipeline(catalogue_model(), PipelineOptions(running_mode="video", keyframes=None)) as every:
         every_track = anchors_track(every, frames)
-    key_track, stats = keyframe_track(frames, KeyframeTracker)
+    ran: list[bool] = []
+    key_track, stats = keyframe_track(frames, KeyframeTracker, ran)
     stale_track, _ = keyframe_track(frames, StaleCarry)
-    return Tracks(every_track, key_track, stale_track, stats)
+    return Tracks(every_track, key_track, stale_track, stats, ran)
 
 
-def differences_percent(tracks: Tracks, mode: str = "keyframe") -> np.ndarray:
+def differences_percent(tracks: Tracks, mode: str = "keyframe", landmarker: bool | None = None) -> np.ndarray:
     """Anchor differences of ``mode`` ("keyframe" or "stale") from every-frame tracking, in percent of
-    the every-frame eye distance, over the frames where both see a face."""
+    the every-frame eye distance, over the frames where both see a face (``landmarker``: only the
+    frames the landmarker ran on, True, or only the carried ones, False)."""
     out = []
-    for a, b in zip(tracks.every, getattr(tracks, mode), strict=True):
-        if a is None or b is None:
+    for a, b, ran in zip(tracks.every, getattr(tracks, mode), tracks.landmarker_ran, strict=True):
+        if a is None or b is None or (landmarker is not None and ran != landmarker):
             continue
         eye = float(np.linalg.norm(a[1] - a[2]))
         out.extend(np.linalg.norm(a - b, axis=1) / eye * 100.0)
@@ -157,6 +165,12 @@ def test_keyframe_anchors_match_every_frame(name: str, face_model: Path) -> None
     median, p95 = float(np.median(diff)), float(np.percentile(diff, 95))
     stats = tracks.stats
     print(f"\n{name}: anchors keyframe vs every frame: median {median:.2f} %, p95 {p95:.2f} %, {stats}")
+    for ran, label in ((True, "landmarker frames"), (False, "carried frames")):
+        part = differences_percent(tracks, landmarker=ran)
+        print(
+            f"  {label}: {len(part) // 3}, median {np.median(part):.2f} %, "
+            f"p95 {np.percentile(part, 95):.2f} %"
+        )
     # The comparison means something only when frames were really carried by flow.
     seen = sum(a is not None for a in tracks.every)
     assert stats["frames"] - stats["keyframes"] >= 0.15 * seen, stats
