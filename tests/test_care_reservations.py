@@ -207,3 +207,28 @@ def test_staff_set_stock_from_the_desk(app, staff, shopper):
         response = post_form(staff, "/care/staff/stock", data, follow_redirects=True)
         assert flashes(response) == [("error", message)]
     assert table_counts(app) == before
+
+
+def test_try_and_buy_a_frame_tried_at_the_mirror(app, shopper):
+    """A mirror hand-off the customer claimed (issue #13's table) lists its frames for reserving."""
+    from web.models import User, utcnow
+    from web.store.models import Handoff
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == "ada@example.com"))
+        db.session.add(
+            Handoff(
+                token_hash="0" * 64,
+                store_id="milano-brera",
+                items=[{**VARIANT, "frame_id": "luna-round"}],
+                expires_at=utcnow() + timedelta(minutes=10),
+                used_at=utcnow(),
+                used_by=user_id,
+            )
+        )
+        db.session.commit()
+    profile = shopper.get("/profile/").get_data(as_text=True)
+    links = re.findall(r'href="(/care/reserve\?[^"]*source=dossier[^"]*)"', profile)
+    assert [link.replace("&amp;", "&") for link in links] == [
+        "/care/reserve?frame=luna-round&size=48%E2%96%A122-145&colour=havana&source=dossier"
+    ]

@@ -48,13 +48,32 @@ def _exams(user: User) -> tuple[list[EyeExam], Any]:
     return exams, next_due
 
 
+def _tried_at_the_mirror(user: User) -> list[tuple[str, str | None, str | None]]:
+    """Frames of the mirror hand-offs this customer claimed on their phone (issue #13's
+    ``store_handoffs``; nothing when that package is not installed)."""
+    try:
+        from ..store.models import Handoff
+    except ImportError:
+        return []
+    tried = []
+    for handoff in db.session.scalars(
+        select(Handoff).where(Handoff.used_by == user.id).order_by(Handoff.used_at.desc())
+    ):
+        for item in handoff.items or []:
+            if isinstance(item, dict) and item.get("frame_id"):
+                tried.append((str(item["frame_id"]), item.get("size"), item.get("colour")))
+    return tried
+
+
 def _frames_to_reserve(user: User, purchases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Try & buy: the frames of the customer's dossier (bought before, favourites), once each."""
+    """Try & buy: the frames of the customer's dossier (tried at the mirror, bought before,
+    favourites), once each."""
     from ..profile.frames import describe
 
     seen: set[tuple[str, str | None, str | None]] = set()
     frames = []
-    candidates = [
+    candidates = _tried_at_the_mirror(user)
+    candidates += [
         (i["p"].frame_id, i["p"].size_label, i["p"].colour_id) for i in purchases if i["p"].frame_id
     ]
     candidates += [(f.frame_id, f.size_label, f.colour_id) for f in user.favourites]
