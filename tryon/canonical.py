@@ -214,7 +214,7 @@ def head_occluder(
     # Ellipsoidal skull: centred above the ears, reaching back depth_cm from the nose bridge.
     centre = np.array([0.0, 0.5 * (top + bottom) + 1.0, -4.0])
     radii = np.array([half_width, 0.5 * (top - bottom) + 1.0, depth_cm - 9.2])
-    sphere = trimesh.creation.icosphere(subdivisions=3)
+    sphere = trimesh.creation.icosphere(subdivisions=2)
     skull = sphere.vertices * radii + centre
     skull = skull[skull[:, 2] < -1.0]
     shell = trimesh.convex.convex_hull(np.vstack([rear, skull]))

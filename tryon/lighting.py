@@ -44,11 +44,11 @@ KEY_SHARE = 1.6  # key intensity per unit environment radiance (nl ~ 0.85, / pi:
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: Size of the reflected environment map (cells), and its blur (cells, Gaussian sigma).
 ENVIRONMENT_SIZE = (32, 18)
-ENVIRONMENT_BLUR = 1.5
+ENVIRONMENT_BLUR = 2.0
 #: The environment's brightness relative to the face is believed this much (the rest is the mean
 #: radiance), and kept within these bounds: a frame is not a calibrated light probe.
-ENVIRONMENT_CONTRAST = 0.6
-ENVIRONMENT_RANGE = (0.2, 3.0)
+ENVIRONMENT_CONTRAST = 0.4
+ENVIRONMENT_RANGE = (0.25, 2.0)
 
 
 def _srgb_to_linear(c: np.ndarray) -> np.ndarray:

@@ -192,9 +192,11 @@ def _make_tile_renderer_class() -> type:
                 flags |= RenderFlags.DEPTH_ONLY
             return super()._get_primitive_program(primitive, flags, program_flags)
 
-        # The reflected environment (tryon.lighting.environment_map): one float texture, replaced per
+        # The reflected environment (tryon.lighting.environment_map): one texture, replaced per
         # render, bound to a unit of its own above the ones pyrender gives material textures.
         _environment_texture: int | None = None
+        _environment_shape: tuple[int, int] | None = None
+        environment_scale = 1.0
 
         def set_environment(self, radiance: np.ndarray) -> None:
             """Upload the (h, w, 3) linear radiance map, row 0 at the top (GL thread only)."""
@@ -211,19 +213,23 @@ def _make_tile_renderer_class() -> type:
                     GL.glTexParameteri(GL.GL_TEXTURE_2D, name, value)
             GL.glActiveTexture(GL.GL_TEXTURE0 + ENVIRONMENT_TEXTURE_UNIT)
             GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
-            data = np.ascontiguousarray(radiance[::-1], dtype=np.float32)  # GL's row 0 is the bottom
-            GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
-            GL.glTexImage2D(
-                GL.GL_TEXTURE_2D,
-                0,
-                GL.GL_RGB32F,
-                data.shape[1],
-                data.shape[0],
-                0,
-                GL.GL_RGB,
-                GL.GL_FLOAT,
-                data,
-            )
+            # 8 bits per channel, scaled by the map's maximum (the environment_scale uniform): llvmpipe
+            # filters 8-bit textures faster than float ones, and a blurred map needs no more.
+            scale = max(float(np.max(radiance)), 1e-6)
+            data = np.empty((radiance.shape[0], radiance.shape[1], 4), np.uint8)
+            data[..., :3] = np.clip(radiance[::-1] * (255.0 / scale) + 0.5, 0, 255)  # GL's row 0: bottom
+            data[..., 3] = 255
+            self.environment_scale = scale
+            height, width = data.shape[:2]
+            if (height, width) != self._environment_shape:
+                GL.glTexImage2D(
+                    GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, width, height, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, data
+                )
+                self._environment_shape = (height, width)
+            else:
+                GL.glTexSubImage2D(
+                    GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, data
+                )
             GL.glActiveTexture(GL.GL_TEXTURE0)
 
         def _bind_and_draw_primitive(self, primitive: Any, pose: Any, program: Any, flags: int) -> None:
@@ -232,6 +238,7 @@ def _make_tile_renderer_class() -> type:
                 GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
                 GL.glActiveTexture(GL.GL_TEXTURE0)
                 program.set_uniform("environment_map", ENVIRONMENT_TEXTURE_UNIT)
+                program.set_uniform("environment_scale", float(self.environment_scale))
                 program.set_uniform(
                     "lens_reflectance", float(getattr(primitive.material, "tryon_reflectance", 0.04))
                 )

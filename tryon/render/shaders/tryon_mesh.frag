@@ -9,7 +9,8 @@
 // textures approximated by squaring. Uniform and varying names are pyrender's.
 //
 // Surfaces reflect an environment taken from the camera frame (tryon/lighting.py environment_map: a
-// small blurred radiance map, mirrored, bound as environment_map), looked up along the reflected view
+// small blurred radiance map, mirrored, bound as environment_map, 8 bits a channel times
+// environment_scale), looked up along the reflected view
 // direction (x and y of the reflection vector in camera space map to the map's width and height),
 // weighted by Schlick's Fresnel with roughness, so metals show their own colour at the room's
 // brightness and a bright window shows on them. Without an estimate it is a 1 x 1 map of the uniform
@@ -60,6 +61,7 @@ uniform int n_directional_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 uniform sampler2D environment_map;
+uniform float environment_scale;
 uniform float lens_reflectance;
 
 in vec3 frag_position;
@@ -78,6 +80,10 @@ out vec4 frag_color;
 const float PI = 3.141592653589793;
 const float AMBIENT_SHARE = 0.6;
 const float MIN_KEY_ROUGHNESS = 0.45;
+// The reflected environment map already holds the room's bright regions, the key light's among them:
+// its own lobe is kept at this share, so a highlight on a rim darkened by a dark region of the room
+// does not stand out as a single bright pixel.
+const float KEY_SPECULAR = 0.5;
 
 void main()
 {
@@ -137,7 +143,7 @@ void main()
     // rest of it, so it takes a third of the mean environment; metals reflect all of it.
     float env_weight = mix(0.35, 1.0, metallic);
     vec3 r = reflect(-v, n);
-    vec3 environment = texture(environment_map, vec2(0.5 + 0.5 * r.x, 0.5 + 0.5 * r.y)).rgb;
+    vec3 environment = environment_scale * texture(environment_map, vec2(0.5 + 0.5 * r.x, 0.5 + 0.5 * r.y)).rgb;
 #ifdef HAS_BASE_COLOR_TEX
     // Lens: a tinted layer (diffuse + key light) and, on top, the surface's reflection.
     float f_lens = lens_reflectance + (1.0 - lens_reflectance) * (fv2 * fv2 * fv) * min(lens_reflectance / 0.04, 1.0);
@@ -160,7 +166,7 @@ void main()
 #ifndef HAS_BASE_COLOR_TEX
         // Lenses take no key-light lobe: their reflection of the room, key light included, is the
         // environment's (a lobe wide enough for thin rims would cover a whole flat lens).
-        color += nl * radiance * F * norm * pow(nh, shininess);
+        color += KEY_SPECULAR * nl * radiance * F * norm * pow(nh, shininess);
 #endif
     }
     color += material.emissive_factor;
