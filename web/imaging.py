@@ -8,7 +8,7 @@ before it costs memory:
    which must stay within ``max_side`` pixels per side and ``max_pixels`` in all. A "decompression
    bomb" (a tiny PNG that inflates to gigapixels) is caught here, before anything is inflated;
 3. only then are the pixels decoded: 8-bit colour and grayscale JPEGs (every camera frame of the live
-   try-on) with libjpeg-turbo through ``simplejpeg`` (about 10-25 % faster than :func:`cv2.imdecode`
+   try-on) with libjpeg-turbo through ``simplejpeg`` (about 11-22 % faster than :func:`cv2.imdecode`
    on the same bytes, with identical pixels; ``tryon bench`` measures both), everything else (PNG, WebP,
    CMYK JPEG) with :func:`cv2.imdecode`. Truncated or corrupt data makes either fail, which is
    reported as such.
