@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import re
 import shutil
 import tempfile
 from datetime import date, datetime
@@ -19,6 +20,12 @@ TODAY = date(2027, 1, 25)
 
 
 _TEMPLATE: list[Path] = []
+_FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
+
+
+def flashes(response: Any) -> list[tuple[str, str]]:
+    """The (category, text) of each flashed message on a page (text HTML-escaped as shown)."""
+    return _FLASH.findall(response.get_data(as_text=True))
 
 
 def care_app(tmp_path: Path, **overrides: Any) -> Flask:

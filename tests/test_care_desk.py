@@ -15,6 +15,7 @@ from care_helpers import (
     add_purchase,
     care_app,
     customer,
+    flashes,
     run_job,
     table_counts,
 )
@@ -22,8 +23,6 @@ from sqlalchemy import select
 
 from web.extensions import db
 from web.testing import create_user, login, post_form
-
-FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
 
 
 @pytest.fixture
@@ -37,10 +36,6 @@ def staff(app):
     client = app.test_client()
     login(client, "desk@example.com")
     return client
-
-
-def flashes(response) -> list[tuple[str, str]]:
-    return FLASH.findall(response.get_data(as_text=True))
 
 
 def test_call_tasks_take_an_outcome_and_a_note_in_the_log(app, staff):

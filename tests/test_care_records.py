@@ -3,14 +3,10 @@ the profile, and every bad input gets a clear error and changes nothing."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from care_helpers import care_app, table_counts
+from care_helpers import care_app, flashes, table_counts
 
 from web.testing import create_user, login, post_form, register
-
-FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
 
 
 @pytest.fixture
@@ -36,10 +32,6 @@ def desk(app):
     return staff, shopper, customer_id
 
 
-def _flashes(response) -> list[tuple[str, str]]:
-    return FLASH.findall(response.get_data(as_text=True))
-
-
 LENSES = {
     "kind": "contact_lenses",
     "purchased_on": "2026-11-02",
@@ -56,7 +48,7 @@ def test_staff_record_lenses_frame_and_exam_and_the_customer_sees_them(desk):
     response = post_form(
         staff, f"/care/staff/customers/{customer_id}/purchases", LENSES, follow_redirects=True
     )
-    assert ("success", "Purchase recorded.") in _flashes(response)
+    assert ("success", "Purchase recorded.") in flashes(response)
     frame = {
         "kind": "frame",
         "purchased_on": "2026-11-20",
@@ -113,7 +105,7 @@ def test_bad_purchase_gets_a_clear_error_and_changes_nothing(app, desk, form, me
     staff, _shopper, customer_id = desk
     before = table_counts(app)
     response = post_form(staff, f"/care/staff/customers/{customer_id}/purchases", form, follow_redirects=True)
-    assert _flashes(response) == [("error", message.replace("'", "&#39;"))]
+    assert flashes(response) == [("error", message.replace("'", "&#39;"))]
     assert table_counts(app) == before
 
 
@@ -132,7 +124,7 @@ def test_bad_exam_date_gets_a_clear_error_and_changes_nothing(app, desk, exam_da
     response = post_form(
         staff, f"/care/staff/customers/{customer_id}/exams", {"exam_date": exam_date}, follow_redirects=True
     )
-    assert _flashes(response) == [("error", message)]
+    assert flashes(response) == [("error", message)]
     assert table_counts(app) == before
 
 
@@ -145,7 +137,7 @@ def test_a_valid_leap_day_is_accepted_control(app, desk):
         {"exam_date": "2024-02-29"},
         follow_redirects=True,
     )
-    assert _flashes(response) == [("success", "Eye exam recorded.")]
+    assert flashes(response) == [("success", "Eye exam recorded.")]
     assert table_counts(app)["eye_exams"] == 1
 
 
@@ -169,5 +161,5 @@ def test_italian_staff_see_italian_errors(tmp_path):
         {**LENSES, "boxes": "-1"},
         follow_redirects=True,
     )
-    [(kind, text)] = _flashes(response)
+    [(kind, text)] = flashes(response)
     assert kind == "error" and "Scatole" in text and "-1" in text

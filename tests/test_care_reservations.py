@@ -8,13 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from care_helpers import care_app, table_counts
+from care_helpers import care_app, flashes, table_counts
 from sqlalchemy import select
 
 from web.extensions import db
 from web.testing import create_user, login, post_form, register
 
-FLASH = re.compile(r'class="flash (\w+)">([^<]*)<')
 VARIANT = {"frame": "luna-round", "size": "48□22-145", "colour": "havana"}
 
 
@@ -41,10 +40,6 @@ def staff(app):
     client = app.test_client()
     login(client, "desk@example.com")
     return client
-
-
-def flashes(response) -> list[tuple[str, str]]:
-    return FLASH.findall(response.get_data(as_text=True))
 
 
 def available(app) -> int:
