@@ -1,4 +1,4 @@
-"""Before/after picture of the realism work (issue #11): colours, temples, edges.
+"""Before/after picture of the realism work (issue #11): colours, temples, edges, reflections.
 
     python docs/make_realism_figure.py SHARED OUT.png [BEFORE_REF]
 
@@ -54,8 +54,30 @@ def faces(shared: Path) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def _accept_newer_lens_fields() -> None:
+    """Let an older ``tryon`` (the "before" child) take lens options with fields it does not know.
+
+    The catalogue (``models3d``, from this working tree) builds ``LensMaterial`` with every field of
+    its lens options, e.g. ``anti_reflective``; an older core ignores what it has no use for.
+    """
+    import dataclasses
+
+    import tryon.glasses
+
+    known = {f.name for f in dataclasses.fields(tryon.glasses.LensMaterial)}
+    if "anti_reflective" in known:
+        return
+
+    @dataclasses.dataclass(frozen=True)
+    class LensMaterial(tryon.glasses.LensMaterial):  # type: ignore[misc]
+        anti_reflective: bool = False
+
+    tryon.glasses.LensMaterial = LensMaterial  # type: ignore[misc]
+
+
 def render_cells(shared: Path, out_dir: Path) -> None:
     """Render every (frame, picture) close-up into ``out_dir`` as ``r{row}_c{col}.png``."""
+    _accept_newer_lens_fields()
     from models3d.configurator import configure
     from tryon.pipeline import PipelineOptions, TryOnPipeline
 
