@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.inputs import DEFAULT_VIDEO, InputError, decode_clip, parse_resolution
-from benchmarks.machine import ROOT, machine_info
+from benchmarks.machine import ROOT, load_average, machine_info
 from benchmarks.stats import summarize
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         size = parse_resolution(args.resolution)
         if args.frames < 1:
             raise InputError(f"--frames must be at least 1, got {args.frames}")
+        load_before = load_average()
         result = measure(args.source, size, args.frames, args.frame, args.colour)
+        result["load_average_before_after"] = [load_before, load_average()]
     except (InputError, KeyError, ValueError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     document = {"benchmark": "antialias", "machine": machine_info(), "result": result}
