@@ -42,7 +42,8 @@ CLIPS = {
     "head_turns": ("head_turns_profile_640x338.mp4", 60, 170),
     "studio_1080p": ("studio_1920x1080.mp4", 0, 120),
 }
-STILL_SEGMENT = slice(135, 196)  # talking head: the still-head stretch (see tests/test_smoothing.py)
+STILL_SEGMENT = slice(135, 196)
+CENTRE_SHIFT_PX = -46  # talking head: moves the face to the middle of the picture  # talking head: the still-head stretch (see tests/test_smoothing.py)
 
 
 class StaleCarry(KeyframeTracker):
@@ -285,3 +286,51 @@ def test_every_frame_flag_of_the_command_line() -> None:
         assert isinstance(args, argparse.Namespace)
         assert _pipeline_options(args, "video").keyframe_tracking is expected
     assert parser.parse_args(["mirror", "--every-frame"]).every_frame
+
+
+class _ListSource:
+    """Frames from a list, then None (a stand-in camera)."""
+
+    live = False
+
+    def __init__(self, images: list[np.ndarray]) -> None:
+        self.images = images
+        self.i = 0
+
+    def read(self):  # type: ignore[no-untyped-def]
+        from tryon.sources import Frame
+
+        if self.i >= len(self.images):
+            return None
+        self.i += 1
+        return Frame(self.images[self.i - 1].copy(), self.i * 33.0, self.i - 1)
+
+
+def test_a_mirror_toggle_is_a_keyframe(face_model: Path) -> None:
+    """Flipping the picture mid-stream (the mirror's ``m`` key) is not carried by flow: the flow's own
+    checks (forward-backward, motion, pose fit) send the flipped frame to the landmarker."""
+    from tryon.live import LiveTryOn
+
+    frames = read_frames(CLIPS["talking_head"][0], 0, 26)
+    width = frames[0].shape[1]
+    # The face moved to the middle of the picture: the mirrored picture then has a face in the same
+    # place, which optical flow could follow into the mirror image.
+    frames = [np.roll(f, CENTRE_SHIFT_PX, axis=1) for f in frames]
+    with TryOnPipeline(catalogue_model(), PipelineOptions(running_mode="video")) as pipe:
+        live = LiveTryOn(_ListSource(frames), pipe, pipelined=False)
+        bridges, ran = [], []
+        for i in range(len(frames)):
+            if i == 20:
+                live.request(live.toggle_mirror)
+            result = live.next_result()
+            assert result is not None
+            bridges.append(result.faces[0].anchors_px["bridge"][0] if result.faces else None)
+            ran.append(pipe.tracker.last_keyframe)  # type: ignore[union-attr]
+        live.stop()
+    assert None not in bridges[:20] and not all(ran[15:20])  # before the flip some frames were carried
+    # From the flip on, the landmarker runs (MediaPipe may need a frame to find the face where the
+    # mirror puts it: VIDEO mode looks where the face was) until the face is found again ...
+    found = next(i for i in range(20, len(frames)) if bridges[i] is not None)
+    assert all(ran[20 : found + 1]), ran[20:]
+    # ... at the mirrored place.
+    assert abs(bridges[found] - (width - bridges[19])) < 8.0, (bridges[19], bridges[found])
