@@ -42,8 +42,8 @@ CLIPS = {
     "head_turns": ("head_turns_profile_640x338.mp4", 60, 170),
     "studio_1080p": ("studio_1920x1080.mp4", 0, 120),
 }
-STILL_SEGMENT = slice(135, 196)
-CENTRE_SHIFT_PX = -46  # talking head: moves the face to the middle of the picture  # talking head: the still-head stretch (see tests/test_smoothing.py)
+STILL_SEGMENT = slice(135, 196)  # talking head: the still-head stretch (see tests/test_smoothing.py)
+CENTRE_SHIFT_PX = -46  # talking head: moves the face to the middle of the picture
 
 
 class StaleCarry(KeyframeTracker):
