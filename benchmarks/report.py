@@ -291,7 +291,7 @@ def write_chart(result: dict, path: str | Path) -> Path:
     columns = [
         (r["resolution"], m, r["modes"][m])
         for r in result["resolutions"]
-        for m in ("baseline", "pipelined")
+        for m in ("baseline", "pipelined", "keyframe")
         if m in r["modes"]
     ]
     labels = [f"{res}\n{m}" for res, m, _ in columns]
@@ -300,7 +300,7 @@ def write_chart(result: dict, path: str | Path) -> Path:
         vals = np.array([run["stages_ms"][stage]["p50"] or 0.0 for _, _, run in columns])
         ax_stage.bar(np.arange(len(columns)), vals, bottom=bottoms, color=colour, label=stage)
         bottoms += vals
-    ax_stage.set_xticks(np.arange(len(columns)), labels, fontsize=7)
+    ax_stage.set_xticks(np.arange(len(columns)), labels, fontsize=6 if len(columns) > 6 else 7)
     ax_stage.set_title("Stage p50 (ms); pipelined overlaps track with render")
     ax_stage.legend(fontsize=8)
 
