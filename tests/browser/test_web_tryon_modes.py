@@ -38,7 +38,7 @@ def test_switching_modes_logs_no_console_error(context) -> None:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.goto("/tryon/?frame=milano-round")
+    page.goto("/tryon/?frame=milano-round&engine=server")  # the server mode's WebSocket (#12)
     results = 0
     for _ in range(SWITCHES):
         results += 2

@@ -123,15 +123,22 @@ def _core_spec(model_path: str) -> bytes:
     return json.dumps(placement_spec(load_canonical_face(model_path)), sort_keys=True).encode()
 
 
-def face_model_path() -> Path | None:
-    """The face model the core uses (``FACE_MODEL`` config, else the core's resolver), or None."""
+@functools.lru_cache(maxsize=4)
+def _resolved_model(explicit: str | None) -> Path | None:
     from tryon.modelfile import ModelError, resolve_model
 
     try:
-        return resolve_model(current_app.config.get("FACE_MODEL") or None, download=False)
+        return resolve_model(explicit, download=False)
     except (ModelError, OSError) as exc:
         log.warning("no face model for the browser mode: %s", exc)
         return None
+
+
+def face_model_path() -> Path | None:
+    """The face model the core uses (``FACE_MODEL`` config, else the core's resolver, which checks its
+    size and hash), or None; resolved once per process and setting."""
+    path = _resolved_model(current_app.config.get("FACE_MODEL") or None)
+    return path if path is not None and path.is_file() else None
 
 
 @functools.lru_cache(maxsize=4)
@@ -186,11 +193,12 @@ def vendor(name: str) -> Response:
 def browser_config() -> dict[str, Any]:
     """The try-on page's ``browser`` config: where the on-device mode finds its files, the face
     model's SHA-256 (the page checks it with Web Crypto before use), and whether it is on at all
-    (``TRYON_BROWSER_MODE``, default on; a model file the server cannot find turns it off)."""
+    (setting ``BROWSER_MODE``, environment ``TRYON_BROWSER_MODE``, default on; a model file the server
+    cannot find turns it off)."""
     from flask import url_for
 
     path = face_model_path()
-    enabled = bool(current_app.config.get("TRYON_BROWSER_MODE", True)) and path is not None
+    enabled = bool(current_app.config.get("BROWSER_MODE", True)) and path is not None
     return {
         "enabled": enabled,
         "faceModelUrl": url_for("tryon_browser.face_model"),

@@ -224,6 +224,7 @@ class Engine {
     this.canvas.id = "live-canvas";
     this.canvas.className = "tx-result tx-mirror tx-live-canvas";
     this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", options.label || "");
     options.stage.insertBefore(this.canvas, options.stage.firstChild);
     this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, antialias: true });
     this.renderer.outputColorSpace = THREE.SRGBColorSpace;
@@ -343,6 +344,7 @@ class Engine {
     this.lastTs = ts;
     var t0 = performance.now();
     this.lightCtx.drawImage(v, 0, 0, w, h);
+    var tCopy = performance.now();
     var result = this.landmarker.detectForVideo(this.lightCanvas, ts);
     var t1 = performance.now();
     var found = result.faceLandmarks && result.faceLandmarks.length > 0;
@@ -385,6 +387,7 @@ class Engine {
     this.state.faceFound = found;
     this.state.frames += 1;
     this.state.trackMs = t1 - t0;
+    this.state.copyMs = tCopy - t0;
     this.state.renderMs = t2 - t1;
     this.frameTimes.push(t2);
     if (this.frameTimes.length > FPS_WINDOW) this.frameTimes.shift();

@@ -176,6 +176,8 @@
       el.framePrice.textContent = formatPrice(frame);
       if (el.frameLink) { el.frameLink.textContent = frame.name; el.frameLink.href = frame.urls.detail; }
       el.result.alt = fmt(T.youWearing, { name: frame.name });
+      var liveCanvas = document.getElementById("live-canvas");
+      if (liveCanvas) liveCanvas.setAttribute("aria-label", el.result.alt);
       el.colours.replaceChildren.apply(el.colours, frame.colours.map(function (c) { return swatchOption("colour", c, false); }));
       el.lenses.replaceChildren.apply(el.lenses, frame.lenses.map(function (l) { return swatchOption("lens", l, false); }));
       el.sizes.replaceChildren.apply(el.sizes, frame.sizes.map(function (s) { return sizeOption(s, false); }));
@@ -446,6 +448,7 @@
     try {
       var engine = await mod.start({
         cfg: cfg, video: el.video, stage: el.stage, look: state.look,
+        label: fmt(T.youWearing, { name: (byId[state.look.frame] || {}).name || "" }),
         onFrame: onBrowserFrame, onResize: fitStage,
         onError: function (err) { state.lastError = String(err && err.message || err); }
       });
@@ -488,7 +491,8 @@
     state.fitSize = [st.width, st.height];
     var p = Math.min(99, Math.round(100 * state.fitFrames.length / FIT_FRAMES));
     var text = fmt(T.measuring, { p: p });
-    showFit({ state: "measuring", progress: p, text_en: text, text_it: text });
+    state.fitStatus = { state: "measuring", progress: p, text_en: text, text_it: text };
+    showFit(state.fitStatus);
     if (state.fitFrames.length === FIT_FRAMES) postFit();
   }
 
@@ -503,7 +507,7 @@
         headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/octet-stream", "Accept": "application/json" }
       });
       var data = await res.json().catch(function () { return {}; });
-      if (res.ok && state.browser) { showFit(data); state.fitVerdictAt = state.fitVerdictAt || state.results; }
+      if (res.ok && state.browser) { state.fitStatus = data; showFit(data); }
       else if (!res.ok) state.lastError = data.error || "fit";
     } catch (err) {
       state.lastError = "fit";
@@ -531,17 +535,17 @@
       el.faceHint.hidden = true;
     }
     el.root.dataset.faceFound = st.faceFound ? "yes" : "no";
-    if (st.frames % 10 === 1) {
-      el.hudFps.textContent = st.fps.toFixed(1) + " fps";
-      el.hudRtt.textContent = Math.round(state.rtt) + " ms";
-      el.statFps.textContent = st.fps.toFixed(1) + " fps";
-      el.statRtt.textContent = Math.round(state.rtt) + " ms";
-      el.statServer.textContent = "0 ms";
-      el.statCount.textContent = String(st.frames);
-      el.root.dataset.fps = st.fps.toFixed(1);
-      el.root.dataset.rtt = String(Math.round(state.rtt));
-      announceStatus({ face_found: st.faceFound });
-    }
+    // the same per-frame summary as a server result's JSON (state.lastMeta), for the status lines
+    state.lastMeta = { face_found: st.faceFound, fit: state.fitStatus || null, engine: "browser" };
+    el.hudFps.textContent = st.fps.toFixed(1) + " fps";
+    el.hudRtt.textContent = Math.round(state.rtt) + " ms";
+    el.statFps.textContent = st.fps.toFixed(1) + " fps";
+    el.statRtt.textContent = Math.round(state.rtt) + " ms";
+    el.statServer.textContent = "0 ms";
+    el.statCount.textContent = String(st.frames);
+    el.root.dataset.fps = st.fps.toFixed(1);
+    el.root.dataset.rtt = String(Math.round(state.rtt));
+    announceStatus(state.lastMeta);
   }
 
   function stopCamera() {
@@ -551,6 +555,7 @@
     }
     state.browserShown = false;
     state.fitFrames = [];
+    state.fitStatus = null;
     state.engine = null;
     if (state.ws) {
       var ws = state.ws;
