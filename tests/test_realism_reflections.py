@@ -129,3 +129,42 @@ def test_lens_option_carries_the_coating() -> None:
     assert lenses["clear-ar"].to_lens_material().anti_reflective
     assert not lenses["clear"].to_lens_material().anti_reflective
     assert lenses["clear-ar"].tint == lenses["clear"].tint  # the same lens, only the coating differs
+
+
+def lens_lift(yaw_deg: float, lens: str) -> float:
+    """Mean luminance the lens adds over a mid-grey background, the glasses turned by ``yaw_deg``."""
+    from models3d.configurator import configure
+    from tryon.canonical import CanonicalFace, head_occluder
+    from tryon.compose import composite
+    from tryon.render import GlassesRenderer, RenderOptions, default_intrinsics
+
+    face = CanonicalFace(np.zeros((468, 3)), np.zeros((468, 2)), np.array([[0, 1, 2]]))
+    renderer = GlassesRenderer(head_occluder(face, ears=False), RenderOptions(occlusion=False))
+    renderer.set_glasses(configure("milano-round", colour="silver", lens=lens))
+    yaw = np.radians(yaw_deg)
+    pose = np.eye(4)
+    pose[:3, :3] = [[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]]
+    pose[2, 3] = -25.0  # 25 cm in front of the camera
+    background = np.full((480, 640, 3), 128, np.uint8)
+    (overlay,) = renderer.render([pose], [pose], default_intrinsics(640, 480), (640, 480))
+    renderer.close()
+    out = composite(background.copy(), overlay, shadow=False)
+    alpha = np.zeros((480, 640), np.uint8)
+    alpha[overlay.y : overlay.y + overlay.rgba.shape[0], overlay.x : overlay.x + overlay.rgba.shape[1]] = (
+        overlay.rgba[: 480 - overlay.y, : 640 - overlay.x, 3]
+    )
+    # Lens pixels: drawn, but far from opaque (the rims are); eroded away from the rims' soft edges.
+    lens_px = cv2.erode(((alpha > 0) & (alpha < 128)).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert lens_px.sum() > 600, int(lens_px.sum())
+    return float(luminance(out)[lens_px].mean() - 128.0)
+
+
+def test_the_lens_sheen_grows_towards_grazing_angles() -> None:
+    """Schlick's Fresnel: at 70 degrees an uncoated lens reflects 0.19, face-on 0.08 (the coated one
+    0.04 and 0.01). The sheen, the uncoated lens's extra luminance over the coated one's, must grow by
+    at least 1.3x (measured 1.52x: the reflected light also hides more of the background)."""
+    lift = {(yaw, lens): lens_lift(yaw, lens) for yaw in (0.0, 70.0) for lens in ("clear", "clear-ar")}
+    sheen = {yaw: lift[(yaw, "clear")] - lift[(yaw, "clear-ar")] for yaw in (0.0, 70.0)}
+    print(f"\nlens lift over grey, by (yaw, lens): {lift}; sheen (uncoated - coated): {sheen}")
+    assert sheen[0.0] > 1.0  # the uncoated lens reflects more than the coated one face-on ...
+    assert sheen[70.0] > 1.3 * sheen[0.0]  # ... and more so at a grazing angle
