@@ -301,3 +301,30 @@ def test_only_the_staff_pin_leaves_the_kiosk() -> None:
     assert kiosk.try_exit("4321")
     assert not kiosk.try_exit("1234")
     assert not kiosk.try_exit("")
+
+
+def test_the_take_home_qr_code_decodes_to_the_link_and_goes_after_10_minutes() -> None:
+    import cv2
+
+    from web.store.cli import qr_modules
+
+    url = "https://shop.example.com/store/h/AbCdEf0123456789AbCdEf0123456789AbCdEf01234"
+    asked: list[list[Look]] = []
+
+    def handoff(looks: list[Look]) -> str:
+        asked.append(looks)
+        return url
+
+    kiosk, _camera, feed, clock, _ = make_kiosk(handoff=handoff, qr_modules=qr_modules)
+    kiosk.size = (640, 480)
+    run(kiosk, clock, 1)
+    feed.send(1, {"type": "frame", "frame_id": "luna-round"})
+    feed.send(2, {"type": "handoff"})
+    image = run(kiosk, clock, 1)
+    assert asked == [[Look("luna-round")]]  # what was tried since the customer stepped in
+    decoded, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == url
+    run(kiosk, clock, 9, dt=66.0)  # 594 s later: still shown
+    assert kiosk.qr is not None
+    image = run(kiosk, clock, 1, dt=7.0)  # 601 s
+    assert kiosk.qr is None and cv2.QRCodeDetector().detectAndDecode(image)[0] == ""
