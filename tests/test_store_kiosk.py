@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from kiosk_fakes import FakeCamera, FakeClock, FakeDresser, FakeFeed, look_colour
 
-from tryon.kiosk import CommandError, Kiosk, KioskSettings, Look, check_command, hash_pin
+from tryon.kiosk import CommandError, Kiosk, KioskSettings, Look, PipelineDresser, check_command, hash_pin
 
 FRAMES = ["milano-round", "luna-round", "bologna-square"]
 PIN_HASH = hash_pin("4321", iterations=1000)
@@ -328,3 +328,48 @@ def test_the_take_home_qr_code_decodes_to_the_link_and_goes_after_10_minutes() -
     assert kiosk.qr is not None
     image = run(kiosk, clock, 1, dt=7.0)  # 601 s
     assert kiosk.qr is None and cv2.QRCodeDetector().detectAndDecode(image)[0] == ""
+
+
+@pytest.mark.slow
+def test_two_real_faces_at_the_mirror_are_both_dressed(data, face_model) -> None:
+    """The real tracker and renderer on a photo of two people: glasses drawn on both faces (the
+    pixels around each pair of eyes change), the rest of the picture untouched."""
+    import cv2
+
+    from models3d.configurator import configure
+    from tryon.pipeline import PipelineOptions, TryOnPipeline
+    from tryon.sources import ImageSource
+
+    photo = data("faces", "two_people.jpg")
+    raw = cv2.flip(cv2.imread(str(photo)), 1)  # the kiosk shows a mirror picture
+
+    def build(look: Look):  # noqa: ANN202
+        return configure(look.frame_id, size=look.size, colour=look.colour, lens=look.lens)
+
+    class Watching(PipelineDresser):
+        faces: list = []
+
+        def track(self, image, timestamp_ms):  # noqa: ANN001, ANN202
+            self.faces = super().track(image, timestamp_ms)
+            return self.faces
+
+    clock = FakeClock()
+    options = PipelineOptions(max_faces=2, running_mode="video", model_path=str(face_model))
+    with (
+        ImageSource(photo, repeat=6) as source,
+        TryOnPipeline(build(Look("milano-round")), options) as pipeline,
+    ):
+        dresser = Watching(pipeline, build)
+        settings = KioskSettings("milano-brera", list(FRAMES), PIN_HASH)
+        kiosk = Kiosk(settings, dresser, source.read, FakeFeed(), clock)
+        for _ in range(5):
+            clock.advance(1 / 30)
+            image = kiosk.step()
+    assert len(dresser.faces) == 2 and kiosk.mode == "live"
+    changed = np.abs(image.astype(int) - raw.astype(int)).sum(axis=2) > 40
+    for face in dresser.faces:
+        x, y, w, h = (int(v) for v in face.bbox)
+        eyes = changed[y + h // 5 : y + h // 2, x : x + w]
+        assert eyes.mean() > 0.08, f"face at {face.bbox}: {eyes.mean():.3f} of the eye band changed"
+    top = changed[: image.shape[0] // 10]  # above both heads: untouched (a control)
+    assert top.mean() < 0.01

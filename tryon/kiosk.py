@@ -255,7 +255,7 @@ class Kiosk:
         events: Callable[[Command], None] | None = None,
         handoff: Callable[[list[Look]], str | None] | None = None,
         qr_modules: Callable[[str], np.ndarray] | None = None,
-        size: tuple[int, int] = (640, 480),
+        size: tuple[int, int] | None = None,
     ) -> None:
         if not settings.frame_ids:
             raise ValueError(f"store {settings.store_id!r} has no frame in stock to show")
@@ -267,7 +267,9 @@ class Kiosk:
         self.events = events or (lambda _event: None)
         self.handoff = handoff
         self.qr_modules = qr_modules
-        self.size = size
+        #: (width, height) of the picture shown; None: the camera's own size, from its first frame
+        self.size: tuple[int, int] = size or (640, 480)
+        self._size_from_camera = size is None
         self.look = Look(settings.frame_ids[0])
         self.applied_seq = 0
         self.frozen: np.ndarray | None = None
@@ -491,6 +493,9 @@ class Kiosk:
         self.camera_ok = True
         self.frames += 1
         picture = frame.image
+        if self._size_from_camera:
+            self.size = (picture.shape[1], picture.shape[0])
+            self._size_from_camera = False
         if (picture.shape[1], picture.shape[0]) != self.size:
             picture = cv2.resize(picture, self.size, interpolation=cv2.INTER_AREA)
         picture = cv2.flip(picture, 1)  # a mirror
