@@ -359,3 +359,42 @@ def test_the_in_store_pages_speak_italian(app):
     from tryon.kiosk_screen import TEXTS
 
     assert set(TEXTS["it"]) == set(TEXTS["en"])  # every kiosk text in both languages
+
+
+def test_the_mirror_shows_the_stores_recorded_stock_when_there_is_some(app):
+    anna = signed_in(app, STAFF_A)
+    _mirror_id, token = register_mirror(anna)
+    from web.care.models import StockItem
+    from web.extensions import db
+
+    catalogue_stock = [f["id"] for f in kiosk_get(app, token, "/store/api/kiosk/hello").get_json()["frames"]]
+    assert "diva-cat-eye" not in catalogue_stock  # not in the catalogue's [frames.stock] for Milano
+    with app.app_context():
+        db.session.add_all(
+            [
+                StockItem(
+                    store_id="milano-brera",
+                    frame_id="diva-cat-eye",
+                    size_label="52",
+                    colour_id="black",
+                    available=2,
+                ),
+                StockItem(
+                    store_id="milano-brera",
+                    frame_id="luna-round",
+                    size_label="45",
+                    colour_id="olive",
+                    available=0,
+                ),
+                StockItem(
+                    store_id="roma-monti",
+                    frame_id="falco-aviator",
+                    size_label="55",
+                    colour_id="gold",
+                    available=1,
+                ),
+            ]
+        )
+        db.session.commit()
+    frames = [f["id"] for f in kiosk_get(app, token, "/store/api/kiosk/hello").get_json()["frames"]]
+    assert frames == ["diva-cat-eye"]  # sold out (luna-round) and other stores' frames are not shown

@@ -67,5 +67,21 @@ def catalogue() -> Any:
 
 
 def store_frames(store_id: str) -> list[Any]:
-    """The catalogue frames this store has in stock (``[frames.stock]`` of the catalogue), in order."""
-    return [f for f in catalogue().frames if f.stock.get(store_id, 0) > 0]
+    """The catalogue frames this store has in stock, in catalogue order: from the care phase's
+    ``stock_items`` (units available) once any stock is recorded there, else from the catalogue's
+    ``[frames.stock]``."""
+    from sqlalchemy import func
+
+    try:
+        from ..care.models import StockItem
+    except ModuleNotFoundError:  # the care package is not installed
+        StockItem = None  # noqa: N806
+    frames = catalogue().frames
+    if StockItem is not None and db.session.scalar(select(func.count()).select_from(StockItem)):
+        stocked = set(
+            db.session.scalars(
+                select(StockItem.frame_id).where(StockItem.store_id == store_id, StockItem.available > 0)
+            )
+        )
+        return [f for f in frames if f.id in stocked]
+    return [f for f in frames if f.stock.get(store_id, 0) > 0]
