@@ -29,6 +29,9 @@ When the landmarker runs (a keyframe), adaptively:
   eye distance, or more than ``max_rotation_deg``, since the previous frame). MediaPipe's Tasks API
   gives no per-face confidence score, so these flow checks are the confidence signal.
 
+Faces are carried only between keyframes: a face that comes into the picture meanwhile is found at
+the next keyframe, at most ``max_interval - 1`` frames later.
+
 MediaPipe's VIDEO mode tracks from the previous landmarks and smooths one face's landmarks over time;
 it only sees keyframes here, with their real (larger-spaced) timestamps, so its own filter works with
 the true time between the frames it sees. The carried frames get no MediaPipe smoothing; the One Euro
