@@ -131,3 +131,31 @@ def test_a_refused_device_token_stops_the_link_with_a_clear_error():
         link.run_once()
     with pytest.raises(LinkError, match="device token"):
         link.hello()
+
+
+def test_a_handoff_link_comes_later_without_holding_the_frame_loop():
+    import threading
+
+    clock, _camera, _bus, server, link, kiosk = setup()
+    gate = threading.Event()
+    url = "https://shop.example.com/store/h/abc"
+
+    def slow_server(method, path, body, timeout):
+        if path == "/store/api/kiosk/handoffs":
+            gate.wait(5)  # the server takes its time
+            return 201, {"url": url, "expires_in": 600}
+        return server(method, path, body, timeout)
+
+    link.transport = slow_server
+    kiosk.handoff = lambda looks: link.handoff_later(looks, kiosk.show_qr)
+    tick(kiosk, link, clock)
+    assert kiosk.show_handoff() is False  # asked; the frame loop goes on
+    for _ in range(5):
+        tick(kiosk, link, clock)
+    assert kiosk.qr is None
+    gate.set()
+    for _ in range(200):
+        if kiosk.qr is not None:
+            break
+        threading.Event().wait(0.01)
+    assert kiosk.qr is not None and kiosk.qr[0] == url

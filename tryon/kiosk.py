@@ -430,10 +430,15 @@ class Kiosk:
         """Ask for a hand-off link of what was tried and show it as a QR code for 10 minutes."""
         looks = self._session_looks or [self.look]
         url = self.handoff(looks) if self.handoff is not None else None
-        if url is None:
+        if url is None:  # none, or it comes later through show_qr
             return False
-        self.qr = (url, self.clock() + 600.0)
+        self.show_qr(url)
         return True
+
+    def show_qr(self, url: str) -> None:
+        """Show ``url`` as the take-home QR code for 10 minutes (safe from another thread: a hand-off
+        link that arrives after the request, see ``KioskLink.handoff_later``)."""
+        self.qr = (url, self.clock() + 600.0)
 
     # -- the kiosk's own buttons -------------------------------------------------------------------------
 

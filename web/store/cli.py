@@ -226,6 +226,7 @@ def _run_kiosk(args: argparse.Namespace, settings: Any, link: Any, kiosk_class: 
         source,
         TryOnPipeline(build(Look(settings.frame_ids[0])), _pipeline_options(opts, "video")) as pipeline,
     ):
+        shown: list[Any] = []  # the kiosk, once made (the hand-off link arrives on another thread)
         kiosk = kiosk_class(
             settings,
             PipelineDresser(pipeline, build),
@@ -233,9 +234,10 @@ def _run_kiosk(args: argparse.Namespace, settings: Any, link: Any, kiosk_class: 
             link,
             time.monotonic,
             events=link.event,
-            handoff=link.handoff,
+            handoff=lambda looks: link.handoff_later(looks, lambda url: shown[0].show_qr(url)),
             qr_modules=qr_modules,
         )
+        shown.append(kiosk)
         if not args.headless:
             cv2.namedWindow(window, cv2.WINDOW_NORMAL)
             cv2.setWindowProperty(window, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)

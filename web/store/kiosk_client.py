@@ -146,6 +146,17 @@ class KioskLink:
             return None
         return str(data["url"])
 
+    def handoff_later(self, looks: list[Look], deliver: Callable[[str], None]) -> None:
+        """:meth:`handoff` on a thread of its own, so the frame loop never waits for the server;
+        ``deliver(url)`` is called with the link once it is there (nothing when it cannot be made)."""
+
+        def work() -> None:
+            url = self.handoff(looks)
+            if url is not None:
+                deliver(url)
+
+        threading.Thread(target=work, name="tryon-kiosk-handoff", daemon=True).start()
+
     # -- the background thread ---------------------------------------------------------------------
 
     def run_once(self) -> bool:
