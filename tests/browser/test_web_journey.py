@@ -65,6 +65,8 @@ def test_shopper_journey(browser, live_server, camera_frames: np.ndarray, shared
     page.click("label.tx-option:has(input[value=havana])")
     page.click("[data-testid=try-on]")
     page.wait_for_url(re.compile(r".*/tryon/\?.*frame=torino-rectangle.*colour=havana.*"))
+    # the server mode's transport is checked here; the browser mode in tests/browser/test_browser_mode.py
+    page.goto(page.url + "&engine=server")
     steps.wait_for_results(page, 6)
     sent, result, meta = steps.live_pair(page)
     _assert_composited(sent, result, meta, camera_frames)
