@@ -255,3 +255,33 @@ def test_hidden_tab_pauses_and_resumes(context) -> None:
     page.evaluate(set_hidden, False)
     assert page.get_attribute("#tryon", "data-paused") == "no"
     _wait_frames(page, paused_at + 3)
+
+
+def test_snapshot_stays_on_the_device_until_saved(context, live_server) -> None:
+    """Snapshot makes the still on the device (nothing uploaded); Save uploads it once, with consent."""
+    import uuid
+
+    from web import screenshots as steps
+    from web.extensions import db
+    from web.models import Favourite, User
+
+    shopper = steps.Shopper(email=f"browser-mode-{uuid.uuid4().hex[:8]}@example.org")
+    context.add_init_script(COUNT_UPLOADS)
+    page = context.new_page()
+    steps.register(page, shopper)  # consents to keeping snapshots
+    page.goto(PAGE)
+    _wait_frames(page, 3)
+    page.wait_for_function("() => document.getElementById('fit-advice').dataset.state === 'ready'")
+    before = page.evaluate("() => window.__uploaded.http + window.__uploaded.ws")
+    page.click("#btn-snapshot")
+    page.wait_for_function("() => document.querySelectorAll('#snapshots li').length === 1")
+    assert page.evaluate("() => window.__uploaded.http + window.__uploaded.ws") == before
+    snapshot_bytes = page.evaluate("() => window.tryon.lastResultBlob.size")
+    assert snapshot_bytes > 5_000  # a real JPEG of the canvas
+    assert steps.save_favourite(page) == 1
+    sent = page.evaluate("() => window.__uploaded.http + window.__uploaded.ws") - before
+    assert snapshot_bytes <= sent < snapshot_bytes + 2_000  # the still and the form fields, once
+    with live_server.app.app_context():
+        user = db.session.execute(db.select(User).filter_by(email=shopper.email)).scalar_one()
+        favourite = db.session.execute(db.select(Favourite).filter_by(user_id=user.id)).scalar_one()
+        assert favourite.frame_id == "milano-round" and favourite.snapshot_path
