@@ -285,3 +285,30 @@ def test_snapshot_stays_on_the_device_until_saved(context, live_server) -> None:
         user = db.session.execute(db.select(User).filter_by(email=shopper.email)).scalar_one()
         favourite = db.session.execute(db.select(Favourite).filter_by(user_id=user.id)).scalar_one()
         assert favourite.frame_id == "milano-round" and favourite.snapshot_path
+
+
+def _glasses_colour(page) -> np.ndarray:
+    """Mean BGR of the pixels the page drew over the camera picture (where the canvas differs)."""
+    pair = page.evaluate("() => window.tryon.browser.capturePair()")
+    composite, raw = _png(pair["composite"]), _png(pair["raw"])
+    drawn = np.abs(composite.astype(np.int16) - raw.astype(np.int16)).max(axis=2) > 40
+    assert drawn.sum() > 200, drawn.sum()
+    return composite[drawn].mean(axis=0)
+
+
+def test_colour_and_size_change_what_is_drawn(context) -> None:
+    page = context.new_page()
+    page.goto(PAGE)
+    _wait_frames(page, 3)
+    gold = _glasses_colour(page)
+    page.click("label.tx-swatch-option:has(input[value=silver])")
+    page.wait_for_function("() => window.tryon.browser.state.look.colour === 'silver'")
+    _wait_frames(page, page.evaluate("() => window.tryon.engineState.frames") + 2)
+    silver = _glasses_colour(page)
+    # gold is warm (red well above blue), silver neutral: blue - red, in grey levels (BGR order)
+    print(f"\ndrawn pixels, mean BGR: gold {gold.round(1)}, silver {silver.round(1)}")
+    assert gold[2] - gold[0] > 25 and abs(silver[2] - silver[0]) < gold[2] - gold[0] - 20
+    assert "colour=silver" in page.url
+    page.click("label.tx-size-option:has(input[value='51□21-150'])")
+    page.wait_for_function("() => window.tryon.browser.state.look.size === '51□21-150'")
+    assert page.evaluate("() => window.tryon.browser.frame.dimensions_mm.lens_width") == 51
