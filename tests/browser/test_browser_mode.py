@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # each starts the WASM engine (10-40 s here)
 
 LIVE_SECONDS = 10.0
 UPLOAD_LIMIT_BYTES = 50_000

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 STILLS = (0, 25, 50)
 TOLERANCE = 0.03
