@@ -147,6 +147,9 @@ def test_core_placement_json_is_the_cores_own_numbers(client, face_model: Path) 
     assert vertices.shape == occluder.vertices.shape
     assert np.abs(vertices - occluder.vertices).max() < 1e-3
     assert np.array_equal(spec["occluder"]["faces"], occluder.faces)
+    from tryon.render.glasses import OCCLUDER_SETBACK_CM
+
+    assert spec["occluder"]["setback_cm"] == OCCLUDER_SETBACK_CM
     assert reply.headers.get("ETag")
 
 

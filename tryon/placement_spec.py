@@ -12,7 +12,8 @@ does, read from the objects the core itself uses, so that no constant is written
 * ``temple_fade``: where the temples fade out (:mod:`tryon.render.materials`);
 * ``lighting``: the light-estimate constants (:mod:`tryon.lighting`);
 * ``occluder``: the depth-only head occluder mesh (:func:`tryon.canonical.head_occluder`), canonical
-  centimetres, ``vertices`` ``(n, 3)`` and ``faces`` ``(m, 3)`` as nested lists.
+  centimetres, ``vertices`` ``(n, 3)`` and ``faces`` ``(m, 3)`` as nested lists, and ``setback_cm``,
+  how much further from the camera it is drawn (:data:`tryon.render.glasses.OCCLUDER_SETBACK_CM`).
 
 :func:`frame_spec` adds what depends on the frame worn: its anchors and its lens plane.
 """
@@ -37,6 +38,7 @@ from tryon.lighting import (
 from tryon.placement import CANONICAL_IRIS_CM, MAX_FIT_OFFSET_CM, FacePlacement
 from tryon.pose import SmoothingOptions
 from tryon.render.camera import MEDIAPIPE_VERTICAL_FOV_DEG, Z_FAR_CM, Z_NEAR_CM
+from tryon.render.glasses import OCCLUDER_SETBACK_CM
 from tryon.render.materials import TEMPLE_FADE_END_MM, TEMPLE_FADE_START_MM
 
 #: Bumped when the meaning of a field changes; clients check it.
@@ -97,6 +99,8 @@ def placement_spec(
             "key_share": KEY_SHARE,
         },
         "occluder": {
+            # drawn this far further from the camera than the head (camera z, cm): setback · pose
+            "setback_cm": OCCLUDER_SETBACK_CM,
             "vertices": _floats(occluder.vertices, OCCLUDER_DECIMALS),
             "faces": np.asarray(occluder.faces, dtype=np.int64).tolist(),
         },

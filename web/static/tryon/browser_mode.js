@@ -359,7 +359,8 @@ class Engine {
         var iris = [[lm[ir.right].x * w, lm[ir.right].y * h], [lm[ir.left].x * w, lm[ir.left].y * h]];
         fit = this.fitHold.add(eyeFit(this.spec, iris, raw, k, this.frame.lens_plane_z_cm));
       }
-      this.occluder.matrix.copy(pose);
+      // drawn set back along the view, as the core draws it: setback · pose
+      this.occluder.matrix.makeTranslation(0, 0, -this.spec.occluder.setback_cm).multiply(pose);
       this.glasses.matrix.copy(modelMatrix(this.spec, pose, fit)).multiply(new THREE.Matrix4().makeScale(1000, 1000, 1000));
       this.glasses.visible = true;
       this.occluder.visible = true;
