@@ -27,6 +27,7 @@ import socketserver
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -140,10 +141,16 @@ def race(browser: Browser, send: Callable[[Browser], Reply], clicks: int = CLICK
 
 
 def _free_slots(browser: Browser, store_id: str) -> list[str]:
-    """The bookable slot keys the store's picker offers (its first day with a free chair)."""
-    page = browser.request("GET", f"/booking/store/{store_id}")
-    assert page.status == 200, page.status
-    return [key for key, disabled in _SLOT_RE.findall(page.body) if not disabled]
+    """The bookable slot keys the store's picker offers on its first whole day from tomorrow with at
+    least eight free slots (today's may be nearly over when the suite runs late in the day)."""
+    for ahead in range(1, 15):
+        day = (datetime.now(UTC).date() + timedelta(days=ahead)).isoformat()
+        page = browser.request("GET", f"/booking/store/{store_id}?day={day}")
+        assert page.status == 200, page.status
+        free = [key for key, disabled in _SLOT_RE.findall(page.body) if not disabled]
+        if len(free) >= 8:
+            return free
+    raise AssertionError(f"{store_id} offers no day with eight free slots in the next two weeks")
 
 
 def _emails(mailbox, to: str, subject_part: str) -> list:
