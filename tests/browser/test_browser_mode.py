@@ -265,7 +265,7 @@ def test_snapshot_stays_on_the_device_until_saved(context, live_server) -> None:
     from web.extensions import db
     from web.models import Favourite, User
 
-    shopper = steps.Shopper(email=f"browser-mode-{uuid.uuid4().hex[:8]}@example.org")
+    shopper = steps.Shopper(name="Browser Mode", email=f"browser-mode-{uuid.uuid4().hex[:8]}@example.org")
     context.add_init_script(COUNT_UPLOADS)
     page = context.new_page()
     steps.register(page, shopper)  # consents to keeping snapshots
