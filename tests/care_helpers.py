@@ -136,3 +136,17 @@ class RecordingSMSProvider:
         if to.endswith("999"):
             raise ConnectionError("provider refused the number")
         RecordingSMSProvider.sent.append((self.sender_id, to, text))
+
+
+def works_at_every_store(app: Flask, user_id: int) -> None:
+    """Assign a staff account to every store (store-level changes need the store's own staff)."""
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import Store
+    from web.store.models import StoreStaff
+
+    with app.app_context():
+        for store_id in db.session.scalars(select(Store.id)):
+            db.session.add(StoreStaff(user_id=user_id, store_id=store_id))
+        db.session.commit()

@@ -18,6 +18,7 @@ from care_helpers import (
     flashes,
     run_job,
     table_counts,
+    works_at_every_store,
 )
 from sqlalchemy import select
 
@@ -32,7 +33,8 @@ def app(tmp_path):
 
 @pytest.fixture
 def staff(app):
-    create_user(app, "desk@example.com", role="staff", name="Desk Colleague")
+    staff_id = create_user(app, "desk@example.com", role="staff", name="Desk Colleague")
+    works_at_every_store(app, staff_id)
     client = app.test_client()
     login(client, "desk@example.com")
     return client

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from care_helpers import care_app, flashes, table_counts
+from care_helpers import care_app, flashes, table_counts, works_at_every_store
 from sqlalchemy import select
 
 from web.extensions import db
@@ -36,7 +36,8 @@ def shopper(app):
 
 @pytest.fixture
 def staff(app):
-    create_user(app, "desk@example.com", role="staff")
+    staff_id = create_user(app, "desk@example.com", role="staff")
+    works_at_every_store(app, staff_id)
     client = app.test_client()
     login(client, "desk@example.com")
     return client
@@ -227,3 +228,43 @@ def test_try_and_buy_a_frame_tried_at_the_mirror(app, shopper):
     assert [link.replace("&amp;", "&") for link in links] == [
         "/care/reserve?frame=luna-round&size=48%E2%96%A122-145&colour=havana&source=dossier"
     ]
+
+
+def test_staff_of_another_store_cannot_change_its_stock_settings_or_hand_overs(app, shopper):
+    """Store-level changes belong to that store's staff: a colleague who works only at Roma gets a
+    403 for Milano's stock, settings and reservations, and nothing changes; at Roma the same settings
+    form works (the control)."""
+    from web.care.models import CareSettings, Reservation
+    from web.store.models import StoreStaff
+
+    staff_id = create_user(app, "roma@example.com", role="staff")
+    with app.app_context():
+        db.session.add(StoreStaff(user_id=staff_id, store_id="roma-monti"))
+        db.session.commit()
+    roma = app.test_client()
+    login(roma, "roma@example.com")
+    post_form(shopper, "/care/reserve", {**VARIANT, "store": "milano-brera"})
+    held = reservation(app)
+    assert held.store_id == "milano-brera" and held.status == "held"
+    before = table_counts(app)
+    stock = {"store": "milano-brera", "quantity": "9", **VARIANT}
+    settings = {
+        "lens_notice_days": "10",
+        "exam_interval_months": "24",
+        "frame_adjustment_days": "7",
+        "quiet_start": "21:00",
+        "quiet_end": "08:00",
+    }
+    for url, form in [
+        ("/care/staff/stock", stock),
+        ("/care/staff/stores/milano-brera/settings", settings),
+        (f"/care/staff/reservations/{held.id}/collect", {}),
+        (f"/care/staff/reservations/{held.id}/cancel", {}),
+    ]:
+        assert post_form(roma, url, form).status_code == 403, url
+    assert table_counts(app) == before and available(app) == 0
+    with app.app_context():
+        assert db.session.get(Reservation, held.id).status == "held"
+        assert db.session.get(CareSettings, "milano-brera") is None
+    response = post_form(roma, "/care/staff/stores/roma-monti/settings", settings, follow_redirects=True)
+    assert flashes(response) == [("success", "Settings saved.")]

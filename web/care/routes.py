@@ -233,12 +233,22 @@ def _future_day(text: str | None) -> date:
     return day
 
 
+def _require_works_at(store_id: str) -> None:
+    """Store-level changes (settings, stock, hand-overs) are for that store's own staff: 403 otherwise,
+    and nothing changes. Staff are assigned to stores with ``tryon store staff``."""
+    from ..store.access import staff_store_ids
+
+    if store_id not in staff_store_ids(current_user):
+        abort(403)
+
+
 @bp.post("/staff/stores/<store_id>/settings")
 @staff_required
 def store_settings(store_id: str) -> Any:
     """Days of notice before a lens supply ends, exam interval, quiet hours of a store."""
     if db.session.get(Store, store_id) is None:
         abort(404)
+    _require_works_at(store_id)
     back = url_for("care.desk", store=store_id) + "#settings"
     try:
         values = _settings_from(request.form)
@@ -313,6 +323,8 @@ def staff_reservations() -> Any:
 def set_stock() -> Any:
     """Set the units of one frame (size, colour) a store can hold for click & collect."""
     form = request.form
+    if form.get("store") and db.session.get(Store, form["store"]) is not None:
+        _require_works_at(form["store"])
     back = url_for("care.staff_reservations", store=form.get("store") or None) + "#stock"
     try:
         quantity = int((form.get("quantity") or "").strip())
@@ -344,6 +356,7 @@ def _staff_close(reservation_id: int, action: str) -> Any:
     reservation = db.session.get(Reservation, reservation_id)
     if reservation is None:
         abort(404)
+    _require_works_at(reservation.store_id)
     try:
         if action == "collect":
             reservations.confirm_pickup(reservation, current_user)
