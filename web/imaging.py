@@ -165,13 +165,7 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> np.ndarray:
             "corrupt_image",
             f"The {info.format.upper()} image data is truncated or corrupt and cannot be decoded.",
         )
-    if img.shape[1] != info.width or img.shape[0] != info.height:
-        raise ImageError(
-            400,
-            "corrupt_image",
-            f"The image decodes to {img.shape[1]}x{img.shape[0]}, not the {info.width}x{info.height} "
-            "its header declares.",
-        )
+    _check_decoded_size(img, info)
     bgr = to_bgr8(img)
     return apply_orientation(bgr, info.orientation)
 
@@ -233,13 +227,7 @@ def _decode_turbo(data: bytes, info: ImageInfo) -> np.ndarray:
         raise ImageError(
             400, "corrupt_image", "The JPEG image data is truncated or corrupt and cannot be decoded."
         ) from exc
-    if img.shape[1] != info.width or img.shape[0] != info.height:
-        raise ImageError(
-            400,
-            "corrupt_image",
-            f"The image decodes to {img.shape[1]}x{img.shape[0]}, not the {info.width}x{info.height} "
-            "its header declares.",
-        )
+    _check_decoded_size(img, info)
     return img
 
 
@@ -264,3 +252,15 @@ def _orientation(img: Image.Image) -> int:
     except Exception:  # a broken EXIF block must not refuse an otherwise fine photo
         return 1
     return value if 1 <= value <= 8 else 1
+
+
+def _check_decoded_size(img: np.ndarray, info: ImageInfo) -> None:
+    """A decoded picture ``(h, w[, c])`` must have the size its header declared (``info.width`` x
+    ``info.height``); otherwise the data is corrupt."""
+    if img.shape[1] != info.width or img.shape[0] != info.height:
+        raise ImageError(
+            400,
+            "corrupt_image",
+            f"The image decodes to {img.shape[1]}x{img.shape[0]}, not the {info.width}x{info.height} "
+            "its header declares.",
+        )
