@@ -294,6 +294,10 @@ class Booking(db.Model):
         return self.status == "booked" and self.start_utc > (now_utc or utcnow())
 
 
+#: Longest staff note (dossier notes, call-task notes, purchase and exam notes), characters.
+MAX_NOTE = 2000
+
+
 class StaffNote(db.Model):
     __tablename__ = "staff_notes"
 

@@ -13,7 +13,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..models import Store, User
+from ..models import MAX_NOTE, Store, User
 from .models import LENS_SCHEDULES, PURCHASE_KINDS, EyeExam, Purchase
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 #: Upper bounds that catch typing slips (a box count of 1000, 3650 days in a box).
 MAX_BOXES = 100
 MAX_DAYS_PER_BOX = 366
-MAX_NOTE = 2000
 
 
 class CareInputError(ValueError):

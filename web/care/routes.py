@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..extensions import csrf, db
-from ..models import Communication, Store, User, utcnow
+from ..models import MAX_NOTE, Communication, Store, User, utcnow
 from ..security import staff_required
 from . import bp, recalls, reservations
 from .consents import BadUnsubscribeTokenError, set_channel_consent, unsubscribe
@@ -38,15 +38,6 @@ from .records import CareInputError, record_exam, record_purchase
 
 log = logging.getLogger(__name__)
 
-MAX_NOTE = 2000
-
-
-def _customer_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
 
 def _site_today() -> date:
     return recalls.local_now(None, utcnow()).date()
@@ -60,7 +51,7 @@ def _dossier_url(user_id: int, anchor: str = "care") -> str:
 @bp.post("/staff/customers/<int:user_id>/purchases")
 @staff_required
 def add_purchase(user_id: int) -> Any:
-    customer = _customer_or_404(user_id)
+    customer = db.get_or_404(User, user_id)
     try:
         record_purchase(customer, request.form, staff=current_user, today=_site_today())
     except CareInputError as exc:
@@ -73,7 +64,7 @@ def add_purchase(user_id: int) -> Any:
 @bp.post("/staff/customers/<int:user_id>/exams")
 @staff_required
 def add_exam(user_id: int) -> Any:
-    customer = _customer_or_404(user_id)
+    customer = db.get_or_404(User, user_id)
     try:
         record_exam(customer, request.form, staff=current_user, today=_site_today())
     except CareInputError as exc:

@@ -13,22 +13,14 @@ from sqlalchemy import func, or_, select
 from ..auth.routes import safe_next
 from ..booking import services as booking_services
 from ..extensions import db
-from ..models import Booking, Favourite, StaffNote, Store, User
+from ..models import MAX_NOTE, Booking, Favourite, StaffNote, Store, User
 from ..profile import snapshots
 from ..profile.frames import describe
 from ..security import staff_required
 from . import bp, log_redaction
 
-MAX_NOTE = 2000
 MAX_QUERY = 200
 MAX_RESULTS = 50
-
-
-def _customer_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 def _local_day_bounds(store: Store, day: Any) -> tuple[datetime, datetime]:
@@ -106,7 +98,7 @@ def customers() -> Any:
 @bp.get("/customers/<int:user_id>")
 @staff_required
 def dossier(user_id: int) -> Any:
-    customer = _customer_or_404(user_id)
+    customer = db.get_or_404(User, user_id)
     cards = [
         {"fav": f, "info": describe(f.frame_id, f.size_label, f.colour_id, f.lens_id)}
         for f in customer.favourites
@@ -127,7 +119,7 @@ def dossier(user_id: int) -> Any:
 @bp.post("/customers/<int:user_id>/notes")
 @staff_required
 def add_note(user_id: int) -> Any:
-    customer = _customer_or_404(user_id)
+    customer = db.get_or_404(User, user_id)
     text = (request.form.get("text") or "").strip()
     if not text:
         flash(_("The note is empty."), "error")
