@@ -170,9 +170,7 @@ def _csv_safe(value: str) -> str:
 @staff_required
 def call_outcome(task_id: int) -> Any:
     """Record how a call went (reached / no answer / call back on a day) with a note."""
-    task = db.session.get(CallTask, task_id)
-    if task is None:
-        abort(404)
+    task = db.get_or_404(CallTask, task_id)
     outcome = request.form.get("outcome", "")
     note = (request.form.get("note") or "").strip()
     back = url_for("care.desk", store=request.form.get("store") or None) + "#calls"
@@ -237,8 +235,7 @@ def _require_works_at(store_id: str) -> None:
 @staff_required
 def store_settings(store_id: str) -> Any:
     """Days of notice before a lens supply ends, exam interval, quiet hours of a store."""
-    if db.session.get(Store, store_id) is None:
-        abort(404)
+    db.get_or_404(Store, store_id)
     _require_works_at(store_id)
     back = url_for("care.desk", store=store_id) + "#settings"
     try:
@@ -344,9 +341,7 @@ def _reservation_rows(items: Sequence[Reservation]) -> list[dict[str, Any]]:
 
 
 def _staff_close(reservation_id: int, action: str) -> Any:
-    reservation = db.session.get(Reservation, reservation_id)
-    if reservation is None:
-        abort(404)
+    reservation = db.get_or_404(Reservation, reservation_id)
     _require_works_at(reservation.store_id)
     try:
         if action == "collect":

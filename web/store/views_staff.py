@@ -130,9 +130,7 @@ def state(mirror_id: int) -> Any:
 def resume(mirror_id: int, booking_id: int) -> Any:
     """Home → store: put the booking's customer's favourites on this store's mirror."""
     mirror = _mirror_for_staff(mirror_id)
-    booking = db.session.get(Booking, booking_id)
-    if booking is None:
-        abort(404)
+    booking = db.get_or_404(Booking, booking_id)
     if booking.store_id != mirror.store_id:
         abort(403, _("This fitting is booked at another store."))
     stocked = {f.id for f in store_frames(mirror.store_id)}
