@@ -59,13 +59,16 @@ def _count_shelf_label_visits() -> None:
         return
     store_id = request.args.get("store")
     frame_id = (request.args.get("frame") or "")[:64] or None
-    account = current_user.id if current_user.is_authenticated else None
+
+    def account() -> int | None:  # only for a counted page: other requests load no user for this
+        return current_user.id if current_user.is_authenticated else None
+
     try:
         if request.args.get("src") == "label" and store_id and len(store_id) <= 64:
             if db.session.get(Store, store_id) is not None:
-                record("visit", "label", store_id=store_id, frame_id=frame_id, account_id=account)
-        elif request.blueprint == "tryon_live" and request.endpoint == "tryon_live.index" and frame_id:
-            record("tried", "home", frame_id=frame_id, account_id=account)
+                record("visit", "label", store_id=store_id, frame_id=frame_id, account_id=account())
+        elif request.endpoint == "tryon_live.index" and frame_id:
+            record("tried", "home", frame_id=frame_id, account_id=account())
     except Exception:  # noqa: BLE001 - counting must never break a page
         db.session.rollback()
         log.exception("could not record a visit")
