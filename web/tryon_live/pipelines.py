@@ -18,7 +18,8 @@ Settings (app config):
 ``TRYON_LIVE_KEYFRAMES``
     Live connections track with keyframes (:mod:`tryon.keyframes`: the Face Landmarker on some
     frames, optical flow in between; default True, about a third less CPU per frame, measured by
-    ``tryon bench --web``); False runs the landmarker on every frame.
+    ``tryon bench --web``) and re-use a rendered tile, warped, while the glasses barely moved
+    (:mod:`tryon.render.reuse`); False tracks and renders every frame afresh.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def make_pipeline(
     from calibration.live import LIVE_SAMPLES
     from tryon.keyframes import KeyframeOptions
     from tryon.pipeline import PipelineOptions, TryOnPipeline
+    from tryon.render.reuse import TileReuseOptions
 
     if keyframes is None:
         keyframes = bool(current_app.config.get("TRYON_LIVE_KEYFRAMES", True)) if has_app_context() else True
@@ -66,6 +68,7 @@ def make_pipeline(
         running_mode=running_mode,
         model_path=model_path,
         keyframes=KeyframeOptions(acquisition_frames=LIVE_SAMPLES) if keyframes else None,
+        tile_reuse=TileReuseOptions() if keyframes else None,
     )
     t0 = time.perf_counter()
     pipe = TryOnPipeline(model, options)
