@@ -32,6 +32,7 @@ from tryon.render.gl import (
     gl_worker,
     resolve_msaa,
     resolve_supersample,
+    resolve_video_aa,
 )
 from tryon.render.glasses import GlassesRenderer, Overlay, RenderOptions
 from tryon.render.studio import studio_render
@@ -52,5 +53,6 @@ __all__ = [
     "project",
     "resolve_msaa",
     "resolve_supersample",
+    "resolve_video_aa",
     "studio_render",
 ]

@@ -253,12 +253,27 @@ def _make_tile_renderer_class() -> type:
 
         # Framebuffers: grow-only, so tiles of changing size never reallocate them; the tile is
         # drawn into the bottom-left corner (viewport + scissor) and only that corner is read back.
+        # The single-sampled colour buffer (the one drawn into without MSAA, the resolve target with
+        # it) is a texture, so the FXAA pass can read it without a copy.
         msaa_samples = 4  # set per render by the caller
+        fxaa_enabled = False  # set per render by the caller
         _fb_samples = -1
         _main_fb: int | None  # pyrender's main framebuffer and its size, set in its __init__
         _main_fb_dims: tuple[int | None, int | None]
+        _fxaa: Any = None
+
+        @property
+        def fxaa(self) -> Any:
+            """The FXAA pass (:class:`tryon.render.fxaa.FxaaPass`), made on first use."""
+            if self._fxaa is None:
+                from tryon.render.fxaa import FxaaPass
+
+                self._fxaa = FxaaPass()
+            return self._fxaa
 
         def _configure_main_framebuffer(self) -> None:
+            from tryon.render.fxaa import make_tile_texture
+
             width, height = self.viewport_width, self.viewport_height
             cap_w, cap_h = self._main_fb_dims
             same_samples = self._fb_samples == self.msaa_samples
@@ -268,15 +283,14 @@ def _make_tile_renderer_class() -> type:
             cap_w = -(-max(width, cap_w or 0) // 64) * 64
             cap_h = -(-max(height, cap_h or 0) // 64) * 64
             self._delete_main_framebuffer()
-            self._main_cb, self._main_db = GL.glGenRenderbuffers(2)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_cb)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA, cap_w, cap_h)
+            self._main_cb = make_tile_texture(cap_w, cap_h)
+            self._main_db = GL.glGenRenderbuffers(1)
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_db)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, cap_w, cap_h)
             self._main_fb = GL.glGenFramebuffers(1)
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._main_fb)
-            GL.glFramebufferRenderbuffer(
-                GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._main_cb
+            GL.glFramebufferTexture2D(
+                GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, self._main_cb, 0
             )
             GL.glFramebufferRenderbuffer(
                 GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._main_db
@@ -304,14 +318,20 @@ def _make_tile_renderer_class() -> type:
             self._main_fb_dims = (cap_w, cap_h)
 
         def _delete_main_framebuffer(self) -> None:
-            if self._main_fb_ms is not None and self._main_fb_ms == self._main_fb:
-                self._main_fb_ms = None  # single-sampled: one framebuffer serves both roles
+            # pyrender's version would delete the colour texture as a renderbuffer name.
+            multisampled = self._main_fb_ms is not None and self._main_fb_ms != self._main_fb
+            if multisampled:
+                GL.glDeleteFramebuffers(1, [self._main_fb_ms])
+                GL.glDeleteRenderbuffers(2, [self._main_cb_ms, self._main_db_ms])
+            if self._main_fb is not None:
                 GL.glDeleteFramebuffers(1, [self._main_fb])
-                GL.glDeleteRenderbuffers(2, [self._main_cb, self._main_db])
-                self._main_fb = self._main_cb = self._main_db = None
-                self._main_fb_dims = (None, None)
-                return
-            super()._delete_main_framebuffer()
+            if self._main_cb is not None:
+                GL.glDeleteTextures([self._main_cb])
+            if self._main_db is not None:
+                GL.glDeleteRenderbuffers(1, [self._main_db])
+            self._main_fb = self._main_cb = self._main_db = None
+            self._main_fb_ms = self._main_cb_ms = self._main_db_ms = None
+            self._main_fb_dims = (None, None)
 
         def _configure_forward_pass_viewport(self, flags: int) -> None:
             super()._configure_forward_pass_viewport(flags)
@@ -354,7 +374,10 @@ def _make_tile_renderer_class() -> type:
                     0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
                 )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-            if self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
+            if self.fxaa_enabled:
+                cap = (int(self._main_fb_dims[0]), int(self._main_fb_dims[1]))
+                self.fxaa.apply(int(self._main_cb), cap, width, height)  # leaves its output bound
+            elif self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
                 width, height = width // 2, height // 2
                 GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_framebuffer(width, height))
                 GL.glBlitFramebuffer(
@@ -425,13 +448,21 @@ class GLWorker:
         return self.submit(fn).result()
 
     def render(
-        self, scene: Any, width: int, height: int, msaa_samples: int = 4, downsample: int = 1
+        self,
+        scene: Any,
+        width: int,
+        height: int,
+        msaa_samples: int = 4,
+        downsample: int = 1,
+        fxaa: bool = False,
     ) -> np.ndarray:
         """(GL thread only) render ``scene`` at ``width`` x ``height``; returns (h, w, 4) uint8 RGBA.
 
         msaa_samples : multisample anti-aliasing (0 or 1: none); changing it reallocates framebuffers
         downsample : 2 halves the picture on the GL side (exact 2 x 2 box filter) before read-back, so
             the result is (height / 2, width / 2, 4); 1 returns it as drawn
+        fxaa : run the FXAA pass (:mod:`tryon.render.fxaa`) over the picture before read-back
+            (with ``downsample`` 1 only)
         """
         from pyrender.constants import RenderFlags
 
@@ -442,6 +473,7 @@ class GLWorker:
         renderer.viewport_width = width
         renderer.viewport_height = height
         renderer.downsample = int(downsample)
+        renderer.fxaa_enabled = bool(fxaa) and int(downsample) == 1
         rgba, _ = renderer.render(scene, RenderFlags.RGBA | RenderFlags.OFFSCREEN)
         return rgba
 
@@ -469,6 +501,49 @@ def resolve_supersample(requested: int | None) -> int:
     if not 1 <= int(requested) <= 4:
         raise ValueError(f"supersampling must be 1 (none) to 4, got {requested}")
     return int(requested)
+
+
+VideoAntialiasing = Literal["none", "fxaa", "ssaa2", "ssaa3", "ssaa4"]
+VIDEO_AA_METHODS: tuple[str, ...] = ("none", "fxaa", "ssaa2", "ssaa3", "ssaa4")
+#: The video default. FXAA is cheap but leaves about 0.56-0.72 of no anti-aliasing's edge error on the
+#: rims (the target is below 0.5, tests/test_realism_edges.py) and 2x supersampling meets it at about
+#: twice the render time (python -m benchmarks.antialias), so both are opt-in.
+DEFAULT_VIDEO_AA: VideoAntialiasing = "none"
+
+
+def _from_factor(factor: int) -> VideoAntialiasing:
+    return "none" if factor == 1 else f"ssaa{factor}"  # type: ignore[return-value]
+
+
+def resolve_video_aa(requested: str | None, supersample: int | None = None) -> VideoAntialiasing:
+    """The video tiles' anti-aliasing: "none", "fxaa" (a post pass on the tile) or "ssaaN" (the tile
+    drawn N times larger each way and box-filtered down).
+
+    In order: ``requested``; else an explicit ``supersample`` factor (1: "none", N: "ssaaN", the older
+    setting); else ``$TRYON_VIDEO_AA``; else ``$TRYON_SUPERSAMPLE`` when set; else
+    :data:`DEFAULT_VIDEO_AA`. Raises ValueError naming the setting for an unknown method or a bad factor.
+    """
+    if requested is not None:
+        if requested not in VIDEO_AA_METHODS:
+            raise ValueError(
+                f"video anti-aliasing must be one of {', '.join(VIDEO_AA_METHODS)}, got {requested!r}"
+            )
+        return requested  # type: ignore[return-value]
+    if supersample is not None:
+        return _from_factor(resolve_supersample(supersample))
+    env = os.environ.get("TRYON_VIDEO_AA", "").strip()
+    if env:
+        if env.lower() not in VIDEO_AA_METHODS:
+            raise ValueError(f"TRYON_VIDEO_AA must be one of {', '.join(VIDEO_AA_METHODS)}, got {env!r}")
+        return env.lower()  # type: ignore[return-value]
+    if os.environ.get("TRYON_SUPERSAMPLE", "").strip():
+        return _from_factor(resolve_supersample(None))
+    return DEFAULT_VIDEO_AA
+
+
+def supersample_factor(method: VideoAntialiasing) -> int:
+    """The supersampling factor of a video anti-aliasing method (1 for "none" and "fxaa")."""
+    return int(method[4:]) if method.startswith("ssaa") else 1
 
 
 def _explain_start_failure(backend: Backend, exc: BaseException) -> RenderError:

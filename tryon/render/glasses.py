@@ -18,7 +18,7 @@ import trimesh
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting
 from tryon.render.camera import Z_FAR_CM, Z_NEAR_CM, project
-from tryon.render.gl import Backend, gl_worker, resolve_msaa, resolve_supersample
+from tryon.render.gl import Backend, gl_worker, resolve_msaa, resolve_video_aa, supersample_factor
 from tryon.render.materials import concatenate, frame_pbr, lens_pbr, material_groups, primitive
 
 TILE_QUANTUM = 32
@@ -53,12 +53,16 @@ class RenderOptions:
         and 0 for video, where on a software rasteriser 4x MSAA triples the render time
     fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
         so they never show down the cheeks or over the ears; False draws them whole
-    supersample : anti-aliasing where no MSAA is used (video): the tile is rendered at ``supersample``
-        times its size in each direction and box-filtered down (premultiplied, so averaging is exact).
-        None picks ``$TRYON_SUPERSAMPLE`` or else 1 (none). 2 (halved on the GL side, an exact box
-        filter) cuts the rims' edge error to about a third of no anti-aliasing's, but about doubles a
-        video tile's render time on a software rasteriser (``python -m benchmarks.antialias``), so it
-        is opt-in (see ``tests/test_realism_edges.py``)
+    video_aa : anti-aliasing where no MSAA is used (video): "none" (the default), "fxaa" (a fast
+        approximate anti-aliasing pass over the tile on the GL side, :mod:`tryon.render.fxaa`: cheap,
+        but it leaves 0.56-0.72 of no anti-aliasing's edge error on the rims), "ssaa2" (the tile
+        rendered at twice its size each way and halved on the GL side, an exact box filter of the
+        premultiplied colour: a third of the edge error, about twice the render time; "ssaa3" and
+        "ssaa4" are box-filtered by OpenCV). None picks ``$TRYON_VIDEO_AA``, else
+        ``supersample``/``$TRYON_SUPERSAMPLE``, else "none" (:func:`tryon.render.gl.resolve_video_aa`;
+        edge quality in ``tests/test_realism_edges.py``, cost in ``python -m benchmarks.antialias``)
+    supersample : the older setting for supersampling (1: none, N: "ssaaN"), used when ``video_aa``
+        is None; None picks ``$TRYON_SUPERSAMPLE``
     """
 
     backend: Backend | None = None
@@ -67,6 +71,7 @@ class RenderOptions:
     msaa_samples: int | None = None
     fade_temples: bool = True
     supersample: int | None = None
+    video_aa: str | None = None
 
 
 class GlassesRenderer:
@@ -79,6 +84,8 @@ class GlassesRenderer:
         self.options = options or RenderOptions()
         self.worker = gl_worker(self.options.backend)
         self.msaa_samples = resolve_msaa(self.options.msaa_samples, still=True)
+        #: what video tiles (``msaa_samples`` 0 or 1) are anti-aliased with; checked here, not per frame
+        self.video_aa = resolve_video_aa(self.options.video_aa, self.options.supersample)
         self._model: GlassesModel | None = None
         self._bounds_cm = np.zeros((8, 4))
         self.worker.call(lambda: self._build_scene(occluder))
@@ -150,6 +157,11 @@ class GlassesRenderer:
     @property
     def model(self) -> GlassesModel | None:
         return self._model
+
+    @property
+    def bounds_cm(self) -> np.ndarray:
+        """(8, 4) homogeneous corners of the worn model's bounding box in frame space (cm)."""
+        return self._bounds_cm
 
     def set_glasses(self, model: GlassesModel) -> None:
         """Switch to another glasses model (uploads its meshes on the next render)."""
@@ -235,8 +247,9 @@ class GlassesRenderer:
         lighting: Lighting | None,
     ) -> Overlay:
         x, y, w, h = tile
-        # Supersampling replaces MSAA where MSAA is off (video); stills keep their MSAA.
-        factor = resolve_supersample(self.options.supersample) if self.msaa_samples <= 1 else 1
+        # Video anti-aliasing replaces MSAA where MSAA is off (video); stills keep their MSAA.
+        method = self.video_aa if self.msaa_samples <= 1 else "none"
+        factor = supersample_factor(method)
         cam = self.camera
         cam.fx, cam.fy = float(camera_matrix[0, 0]) * factor, float(camera_matrix[1, 1]) * factor
         # GL's continuous pixel coordinates scale exactly: tile pixel i covers supersampled f*i .. f*i+f.
@@ -255,7 +268,7 @@ class GlassesRenderer:
         self.worker.gl.set_environment(light.environment_or_uniform())
         gl_halves = factor == 2
         rgba = self.worker.render(
-            self.scene, w * factor, h * factor, self.msaa_samples, 2 if gl_halves else 1
+            self.scene, w * factor, h * factor, self.msaa_samples, 2 if gl_halves else 1, method == "fxaa"
         )
         if factor > 1 and rgba.shape[0] != h:
             rgba = box_downsample(rgba, factor)
