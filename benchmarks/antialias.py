@@ -2,8 +2,8 @@
 
 ``python -m benchmarks.antialias`` tracks frames of the shared webcam clip (scaled to 1280x720 by
 default), then renders and composites each frame's glasses with every method in turn (no
-anti-aliasing, 2x supersampled tile, 4x MSAA as the stills path does), interleaved frame by frame so
-the machine's load falls on all of them alike. It prints the median render + composite time of each
+anti-aliasing, FXAA on the tile, 2x supersampled tile, 4x MSAA as the stills path does), interleaved
+frame by frame so the machine's load falls on all of them alike. It prints the median render + composite time of each
 method, the extra time against no anti-aliasing (median of the per-frame differences) and its ratio,
 and writes the result with the machine's description to ``benchmarks/results/antialias-*.json``.
 
@@ -27,8 +27,8 @@ from benchmarks.stats import summarize
 
 log = logging.getLogger(__name__)
 
-#: name -> (MSAA samples, supersampling factor)
-METHODS = {"none": (0, 1), "ssaa2": (0, 2), "msaa4": (4, 1)}
+#: name -> (MSAA samples, video anti-aliasing method: RenderOptions.video_aa)
+METHODS = {"none": (0, "none"), "fxaa": (0, "fxaa"), "ssaa2": (0, "ssaa2"), "msaa4": (4, "none")}
 
 
 def measure(video: Path, size: tuple[int, int], frames: int, frame_id: str, colour: str | None) -> dict:
@@ -57,8 +57,8 @@ def measure(video: Path, size: tuple[int, int], frames: int, frame_id: str, colo
     k = default_intrinsics(*size)
     occluder = head_occluder(load_canonical_face(str(resolve_model(download=False))))
     renderers = {}
-    for name, (msaa, factor) in METHODS.items():
-        renderer = GlassesRenderer(occluder, RenderOptions(msaa_samples=msaa, supersample=factor))
+    for name, (msaa, video_aa) in METHODS.items():
+        renderer = GlassesRenderer(occluder, RenderOptions(msaa_samples=msaa, video_aa=video_aa))
         renderer.set_glasses(model)
         renderers[name] = renderer
     times: dict[str, list[float]] = {name: [] for name in METHODS}

@@ -31,33 +31,43 @@ def _capacity(size: int) -> int:
 class FxaaPass:
     """Anti-aliases the bottom-left ``w x h`` corner of an RGBA8 texture into a framebuffer of its own.
 
-    Create and use on the GL thread, with a context current. The program, the empty vertex array the
-    triangle is drawn from and the output framebuffer are made on first use.
+    Two draws of one viewport-covering triangle: the first copies the tile and marks its edge pixels in
+    the depth buffer, the second runs FXAA, depth-tested, on those pixels only. Create and use on the GL
+    thread, with a context current; the programs, the empty vertex array the triangle is drawn from and
+    the output framebuffer are made on first use.
     """
 
     def __init__(self) -> None:
-        self._program: int | None = None
+        self._programs: tuple[int, int] | None = None
         self._vertex_array: int | None = None
-        self._locations: dict[str, int] = {}
+        self._locations: dict[tuple[int, str], int] = {}
         self._fb: int | None = None
         self._cb: int | None = None
+        self._db: int | None = None
         self._dims = (0, 0)
 
-    def _build_program(self) -> None:
+    def _build_programs(self) -> tuple[int, int]:
         from OpenGL import GL
         from OpenGL.GL import shaders
 
-        program = shaders.compileProgram(
-            shaders.compileShader(VERTEX_SHADER.read_text(), GL.GL_VERTEX_SHADER),
-            shaders.compileShader(FRAGMENT_SHADER.read_text(), GL.GL_FRAGMENT_SHADER),
-            validate=False,  # validation needs a bound vertex array in a core profile; checked at draw
-        )
-        self._program = int(program)
-        self._locations = {
-            name: GL.glGetUniformLocation(self._program, name) for name in ("tile", "texel", "tile_max")
-        }
+        vertex = VERTEX_SHADER.read_text()
+        fragment = FRAGMENT_SHADER.read_text()
+        version, _, body = fragment.partition("\n")
+        programs = []
+        for source in (f"{version}\n#define EDGE_MASK\n{body}", fragment):
+            program = int(
+                shaders.compileProgram(
+                    shaders.compileShader(vertex, GL.GL_VERTEX_SHADER),
+                    shaders.compileShader(source, GL.GL_FRAGMENT_SHADER),
+                    validate=False,  # validation needs a bound vertex array in a core profile
+                )
+            )
+            for name in ("tile", "tile_last"):
+                self._locations[(program, name)] = GL.glGetUniformLocation(program, name)
+            programs.append(program)
         self._vertex_array = int(GL.glGenVertexArrays(1))
-        log.debug("FXAA program %d built", self._program)
+        log.debug("FXAA programs %s built", programs)
+        return programs[0], programs[1]
 
     def _output_framebuffer(self, width: int, height: int) -> int:
         from OpenGL import GL
@@ -65,46 +75,58 @@ class FxaaPass:
         if self._fb is None or self._dims[0] < width or self._dims[1] < height:
             if self._fb is not None:
                 GL.glDeleteFramebuffers(1, [self._fb])
-                GL.glDeleteRenderbuffers(1, [self._cb])
+                GL.glDeleteRenderbuffers(2, [self._cb, self._db])
             cap = (_capacity(max(width, self._dims[0])), _capacity(max(height, self._dims[1])))
-            self._cb = int(GL.glGenRenderbuffers(1))
+            self._cb, self._db = (int(b) for b in GL.glGenRenderbuffers(2))
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._cb)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_RGBA8, *cap)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._db)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT16, *cap)
             self._fb = int(GL.glGenFramebuffers(1))
             GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._fb)
             GL.glFramebufferRenderbuffer(
                 GL.GL_DRAW_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, self._cb
             )
+            GL.glFramebufferRenderbuffer(
+                GL.GL_DRAW_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._db
+            )
             self._dims = cap
         return int(self._fb)
 
-    def apply(self, texture: int, texture_size: tuple[int, int], width: int, height: int) -> int:
+    def apply(self, texture: int, width: int, height: int) -> int:
         """Anti-alias the texture's bottom-left ``width x height`` texels; returns the framebuffer holding
         the result (in its own bottom-left corner), left bound for reading.
 
         texture : GL name of an RGBA8 2D texture, premultiplied colour, not attached to a bound draw buffer
-        texture_size : (width, height) of the whole texture in texels
         """
         from OpenGL import GL
 
-        if self._program is None:
-            self._build_program()
+        if self._programs is None:
+            self._programs = self._build_programs()
         fb = self._output_framebuffer(width, height)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
         GL.glViewport(0, 0, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
-        GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glDisable(GL.GL_BLEND)
         GL.glDisable(GL.GL_CULL_FACE)
-        GL.glUseProgram(self._program)
+        GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glActiveTexture(GL.GL_TEXTURE0 + SOURCE_TEXTURE_UNIT)
         GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
-        tex_w, tex_h = texture_size
-        GL.glUniform1i(self._locations["tile"], SOURCE_TEXTURE_UNIT)
-        GL.glUniform2f(self._locations["texel"], 1.0 / tex_w, 1.0 / tex_h)
-        GL.glUniform2f(self._locations["tile_max"], (width - 0.5) / tex_w, (height - 0.5) / tex_h)
         GL.glBindVertexArray(self._vertex_array)
-        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        # Pass 1 writes every pixel (a copy) and depth 0 on edges, 1 elsewhere; pass 2's triangle lies at
+        # depth 0.5 and passes only where the depth is 0, and writes no depth.
+        for program, depth_func, depth_write in (
+            (self._programs[0], GL.GL_ALWAYS, GL.GL_TRUE),
+            (self._programs[1], GL.GL_GREATER, GL.GL_FALSE),
+        ):
+            GL.glDepthFunc(depth_func)
+            GL.glDepthMask(depth_write)
+            GL.glUseProgram(program)
+            GL.glUniform1i(self._locations[(program, "tile")], SOURCE_TEXTURE_UNIT)
+            GL.glUniform2i(self._locations[(program, "tile_last")], width - 1, height - 1)
+            GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthMask(GL.GL_TRUE)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)  # never left bound while something draws into it
@@ -152,7 +174,7 @@ def fxaa_image(rgba: np.ndarray) -> np.ndarray:
             GL.glTexSubImage2D(
                 GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, data
             )
-            worker.gl.fxaa.apply(texture, (width, height), width, height)
+            worker.gl.fxaa.apply(texture, width, height)
             GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
             buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
         finally:

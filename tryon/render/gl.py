@@ -375,8 +375,7 @@ def _make_tile_renderer_class() -> type:
                 )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
             if self.fxaa_enabled:
-                cap = (int(self._main_fb_dims[0]), int(self._main_fb_dims[1]))
-                self.fxaa.apply(int(self._main_cb), cap, width, height)  # leaves its output bound
+                self.fxaa.apply(int(self._main_cb), width, height)  # leaves its output bound for reading
             elif self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
                 width, height = width // 2, height // 2
                 GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_framebuffer(width, height))
