@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_modes,
         default=None,
         metavar="MODE,...",
-        help="baseline,sequential,pipelined,keyframe (default all four)",
+        help="baseline,sequential,pipelined,keyframe,reuse (default all five)",
     )
     p.add_argument(
         "--source",

@@ -398,16 +398,17 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
             f"{m}_vs_baseline": (
                 round(entry["modes"][m]["fps"] / base, 3) if base and m in entry["modes"] else None
             )
-            for m in ("pipelined", "sequential", "keyframe")
+            for m in ("pipelined", "sequential", "keyframe", "reuse")
         }
         every = entry["modes"].get("pipelined", {}).get("fps")
-        key = entry["modes"].get("keyframe", {}).get("fps")
-        entry["speedup"]["keyframe_vs_pipelined"] = round(key / every, 3) if key and every else None
-        if "keyframe" in rounds and "pipelined" in rounds:
-            entry["speedup"]["keyframe_vs_pipelined_rounds"] = [
-                round(k["fps"] / p["fps"], 3)
-                for k, p in zip(rounds["keyframe"], rounds["pipelined"], strict=True)
-            ]
+        for new in ("keyframe", "reuse"):
+            fps = entry["modes"].get(new, {}).get("fps")
+            entry["speedup"][f"{new}_vs_pipelined"] = round(fps / every, 3) if fps and every else None
+            if new in rounds and "pipelined" in rounds:
+                entry["speedup"][f"{new}_vs_pipelined_rounds"] = [
+                    round(k["fps"] / p["fps"], 3)
+                    for k, p in zip(rounds[new], rounds["pipelined"], strict=True)
+                ]
         if "baseline" in rounds and "pipelined" in rounds:
             entry["speedup"]["pipelined_vs_baseline_rounds"] = [
                 round(p["fps"] / b["fps"], 3)
@@ -415,8 +416,9 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
             ]
         if base and "pipelined" in entry["modes"]:
             say(f"{res:>9} pipelined / baseline = {entry['speedup']['pipelined_vs_baseline']:.2f}x")
-        if entry["speedup"]["keyframe_vs_pipelined"]:
-            say(f"{res:>9} keyframe / pipelined = {entry['speedup']['keyframe_vs_pipelined']:.2f}x")
+        for new in ("keyframe", "reuse"):
+            if entry["speedup"][f"{new}_vs_pipelined"]:
+                say(f"{res:>9} {new} / pipelined = {entry['speedup'][f'{new}_vs_pipelined']:.2f}x")
         resolutions.append(entry)
         if size not in (config.sweep_resolution, config.leak_resolution, config.web_resolution):
             clips.release(size)

@@ -10,10 +10,12 @@ time from the end of the warm-up to the last composite.
 * ``pipelined`` — :class:`tryon.live.LiveTryOn` (``pipelined=True, drop_stale=False``): a tracking
   thread tracks frame N+1 while this thread renders and composites frame N on the GL worker.
 * ``keyframe`` — the pipelined loop with keyframe tracking (:mod:`tryon.keyframes`): the Face
-  Landmarker on keyframes, optical flow and a rigid pose fit in between.
+  Landmarker on keyframes, optical flow and a rigid pose fit in between; a fresh render every frame.
+* ``reuse`` — ``keyframe`` plus tile re-use (:mod:`tryon.render.reuse`): while the glasses barely
+  moved, the last rendered tile is warped instead of rendering afresh. This is the live default.
 
-The first three track every frame with the Face Landmarker (``PipelineOptions.keyframes=None``),
-whatever the pipeline's default; only ``keyframe`` uses keyframe tracking.
+The first three track every frame with the Face Landmarker (``PipelineOptions.keyframes=None``) and
+render every frame (``tile_reuse=None``), whatever the pipeline's defaults.
 
 Each run also counts the process's CPU time (user + system, all threads, psutil) over the counted
 frames: ``cpu_ms_per_frame`` is what one composited frame costs the machine, the figure that decides
@@ -37,10 +39,11 @@ from tryon.glasses import GlassesModel
 from tryon.keyframes import KeyframeOptions, KeyframeTracker
 from tryon.live import LiveTryOn
 from tryon.pipeline import PipelineOptions, TryOnPipeline
+from tryon.render.reuse import TileReuseOptions
 
 log = logging.getLogger(__name__)
 
-MODES = ("baseline", "sequential", "pipelined", "keyframe")
+MODES = ("baseline", "sequential", "pipelined", "keyframe", "reuse")
 STAGES = ("capture", "track", "pose", "render", "composite")
 #: Frames the source copies ahead on its own thread (as a camera's grabber thread decodes ahead).
 PREFETCH = 4
@@ -172,6 +175,14 @@ def merge_runs(runs: list[dict]) -> dict:
             "keyframe_fraction": round(keyframes / frames, 4) if frames else 0.0,
             "reasons": dict(sorted(reasons.items())),
         }
+    if all("tile_reuse" in r for r in runs):
+        reused = sum(r["tile_reuse"]["reused_frames"] for r in runs)
+        fresh = sum(r["tile_reuse"]["fresh_frames"] for r in runs)
+        out["tile_reuse"] = {
+            "reused_frames": reused,
+            "fresh_frames": fresh,
+            "reused_fraction": round(reused / (reused + fresh), 4) if reused + fresh else 0.0,
+        }
     return out
 
 
@@ -198,10 +209,15 @@ def run_mode(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode == "keyframe":
+    if mode in ("keyframe", "reuse"):
         options = replace(options, keyframes=options.keyframes or KeyframeOptions())
     else:
         options = replace(options, keyframes=None)
+    if mode == "reuse":
+        options = replace(options, tile_reuse=options.tile_reuse or TileReuseOptions())
+    else:
+        options = replace(options, tile_reuse=None)
+    reuse: dict | None = None
     keyframes: dict | None = None
     if count < 1 or warmup < 0:
         raise ValueError(f"need frames >= 1 and warmup >= 0, got {count} and {warmup}")
@@ -216,7 +232,7 @@ def run_mode(
             rec.rss.append((i - warmup, proc.memory_info().rss / MB))
 
     try:
-        if mode in ("pipelined", "keyframe"):
+        if mode in ("pipelined", "keyframe", "reuse"):
             with TryOnPipeline(glasses, options) as pipe:
                 live = LiveTryOn(source, pipe, pipelined=True, drop_stale=False)
                 with live:
@@ -237,6 +253,15 @@ def run_mode(
                     resources = monitor.stop()
                 if isinstance(pipe.tracker, KeyframeTracker):
                     keyframes = pipe.tracker.stats.to_json()
+                if pipe.tile_reuse is not None:
+                    served = pipe.tile_reuse.reused_frames + pipe.tile_reuse.fresh_frames
+                    reuse = {
+                        "reused_frames": pipe.tile_reuse.reused_frames,
+                        "fresh_frames": pipe.tile_reuse.fresh_frames,
+                        "reused_fraction": round(pipe.tile_reuse.reused_frames / served, 4)
+                        if served
+                        else 0.0,
+                    }
         else:
             if mode == "baseline":
                 runner = BaselineTryOn(glasses, options, msaa_samples=baseline_msaa)
@@ -274,4 +299,6 @@ def run_mode(
     out = _result(mode, rec, t_end - t_start, warmup, resources, len(frames))
     if keyframes is not None:
         out["keyframes"] = keyframes  # warm-up frames included
+    if reuse is not None:
+        out["tile_reuse"] = reuse  # warm-up frames included
     return out

@@ -12,7 +12,13 @@ import jsonschema
 log = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
-MODE_COLOURS = {"baseline": "#9e9e9e", "sequential": "#4f8fd6", "pipelined": "#e0702a", "keyframe": "#3a9e5c"}
+MODE_COLOURS = {
+    "baseline": "#9e9e9e",
+    "sequential": "#4f8fd6",
+    "pipelined": "#e0702a",
+    "keyframe": "#3a9e5c",
+    "reuse": "#7b4fb0",
+}
 
 
 @lru_cache(maxsize=1)
@@ -89,9 +95,10 @@ def summary_text(result: dict) -> str:
         sp = res.get("speedup", {}).get("pipelined_vs_baseline")
         if sp is not None:
             rows.append([res["resolution"], "  pipe/base", f"{sp:.2f}x", *[""] * 12])
-        sp = res.get("speedup", {}).get("keyframe_vs_pipelined")
-        if sp is not None:
-            rows.append([res["resolution"], "  key/pipe", f"{sp:.2f}x", *[""] * 12])
+        for new, label in (("keyframe", "  key/pipe"), ("reuse", "  reuse/pipe")):
+            sp = res.get("speedup", {}).get(f"{new}_vs_pipelined")
+            if sp is not None:
+                rows.append([res["resolution"], label, f"{sp:.2f}x", *[""] * 12])
     parts.append(
         _table(
             [
@@ -291,7 +298,7 @@ def write_chart(result: dict, path: str | Path) -> Path:
     columns = [
         (r["resolution"], m, r["modes"][m])
         for r in result["resolutions"]
-        for m in ("baseline", "pipelined", "keyframe")
+        for m in ("baseline", "pipelined", "keyframe", "reuse")
         if m in r["modes"]
     ]
     labels = [f"{res}\n{m}" for res, m, _ in columns]

@@ -113,6 +113,19 @@ TARGETS: list[Target] = [
             else None
         ),
     ),
+    Target(
+        "reuse_speedup_1280_720",
+        "1280x720 keyframes + tile re-use / every-frame pipelined throughput (same run, frame >= 3.5k"
+        " triangles)",
+        ">=",
+        1.5,
+        "x",
+        lambda r: (
+            _speedup(r, "1280x720", "reuse_vs_pipelined")
+            if (_get(r.get("model"), "triangles") or 0) >= 3500
+            else None
+        ),
+    ),
     Target("rss_growth_3000", "RSS growth over 3000 frames at 640x480 (--leak-check)", "<", 10, "MB", _leak),
     Target(
         "web_4_clients_640_480",

@@ -49,7 +49,8 @@ def _add_every_frame_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--every-frame",
         action="store_true",
-        help="run the face landmarker on every frame (default: on keyframes, optical flow in between)",
+        help="run the face landmarker and render on every frame (default: the landmarker on keyframes,"
+        " optical flow in between, and a rendered tile re-used, warped, while the glasses barely move)",
     )
 
 
@@ -107,6 +108,7 @@ def _pipeline_options(args: argparse.Namespace, running_mode: str, image_size: t
     from tryon.keyframes import KeyframeOptions
     from tryon.pipeline import PipelineOptions
     from tryon.render import RenderOptions
+    from tryon.render.reuse import TileReuseOptions
 
     camera_matrix = None
     if getattr(args, "camera_profile", None):
@@ -123,6 +125,7 @@ def _pipeline_options(args: argparse.Namespace, running_mode: str, image_size: t
         camera_matrix=camera_matrix,
         render=RenderOptions(occlusion=not args.no_occlusion),
         keyframes=None if getattr(args, "every_frame", False) else KeyframeOptions(),
+        tile_reuse=None if getattr(args, "every_frame", False) else TileReuseOptions(),
     )
 
 

@@ -25,6 +25,7 @@ from tryon.lighting import Lighting, estimate_lighting
 from tryon.placement import CANONICAL_IRIS_CM, FacePlacement, eye_fit
 from tryon.pose import HeadPose, PoseSmoother, SmoothingOptions
 from tryon.render import GlassesRenderer, Overlay, RenderOptions, default_intrinsics, project, resolve_msaa
+from tryon.render.reuse import TileReuse, TileReuseOptions
 from tryon.tracking import FaceObservation, FaceTracker, TrackerOptions, as_bgr_uint8
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class PipelineOptions:
         are made; None uses the PD seen in the picture (see :func:`tryon.placement.eye_fit`)
     keyframes : video mode: run the Face Landmarker on keyframes only and carry the faces by optical
         flow in between (see :mod:`tryon.keyframes`); None runs it on every frame
+    tile_reuse : video mode: draw a face's glasses from its last rendered tile, warped, while the
+        warp's error stays under a pixel (see :mod:`tryon.render.reuse`); None renders every frame
     """
 
     max_faces: int = 1
@@ -73,11 +76,17 @@ class PipelineOptions:
     estimate_light: bool = True
     pupillary_distance_mm: float | None = None
     keyframes: KeyframeOptions | None = field(default_factory=KeyframeOptions)
+    tile_reuse: TileReuseOptions | None = field(default_factory=TileReuseOptions)
 
     @property
     def keyframe_tracking(self) -> bool:
         """Whether frames between keyframes are carried by optical flow (video mode only)."""
         return self.keyframes is not None and self.running_mode == "video"
+
+    @property
+    def reuses_tiles(self) -> bool:
+        """Whether a face's last tile, warped, may stand in for a fresh render (video mode only)."""
+        return self.tile_reuse is not None and self.running_mode == "video"
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,9 @@ class TryOnPipeline:
         self._frame_to_face = self.options.placement.frame_to_face_mm()
         self._lens_plane_z_cm = self._lens_plane(glasses)
         self._last_ts = -1.0
+        self.tile_reuse = TileReuse(self.options.tile_reuse) if self.options.reuses_tiles else None
+        self._look = 0  # changes with the worn model or its materials: a re-used tile must match it
+        self._last_lighting: Lighting | None = None
 
     # -- configuration ---------------------------------------------------------------------------------
 
@@ -210,6 +222,7 @@ class TryOnPipeline:
         """Wear another frame from the next frame on."""
         self.renderer.set_glasses(model)
         self._lens_plane_z_cm = self._lens_plane(model)
+        self._look += 1
 
     def _lens_plane(self, model: GlassesModel) -> float:
         """Depth of the lens optical centres in face space (cm)."""
@@ -218,12 +231,15 @@ class TryOnPipeline:
     def set_materials(self, frame: FrameMaterial | None = None, lens: LensMaterial | None = None) -> None:
         """Change frame colour / lens without rebuilding geometry; effective on the next frame."""
         self.renderer.set_materials(frame, lens)
+        self._look += 1
 
     def reset(self) -> None:
         """Forget the smoothing state (e.g. when the stream jumps); the next frame is a keyframe."""
         self._tracks = []
         if isinstance(self.tracker, KeyframeTracker):
             self.tracker.reset()
+        if self.tile_reuse is not None:
+            self.tile_reuse.forget()
 
     # -- per frame ---------------------------------------------------------------------------------------
 
@@ -329,14 +345,26 @@ class TryOnPipeline:
         faces: list[FaceObservation],
         poses: list[HeadPose],
     ) -> tuple[list[Overlay], np.ndarray, Lighting | None]:
-        """Stage 3: light estimate + GL render of every face's glasses."""
+        """Stage 3: light estimate + GL render of every face's glasses (or their last tiles, warped,
+        when :attr:`tile_reuse` allows it)."""
         h, w = frame_bgr.shape[:2]
         k = self.camera_matrix(w, h)
+        model_matrices = [self.model_matrix(p) for p in poses]
+        key = (self._look, w, h, k.tobytes())
+        if self.tile_reuse is not None:
+            front_z_cm = 0.1 * float(self.glasses.anchors["lens_center_left"][2])
+            reused = self.tile_reuse.reuse(
+                key, model_matrices, k, (w, h), self.renderer.bounds_cm, front_z_cm
+            )
+            if reused is not None:
+                return reused, k, self._last_lighting
         lighting = None
         if self.options.estimate_light and faces:
             lighting = estimate_lighting(frame_bgr, faces[0].bbox)
-        model_matrices = [self.model_matrix(p) for p in poses]
         overlays = self.renderer.render([p.matrix for p in poses], model_matrices, k, (w, h), lighting)
+        if self.tile_reuse is not None:
+            self.tile_reuse.remember(key, model_matrices, overlays)
+            self._last_lighting = lighting
         return overlays, k, lighting
 
     def process(
