@@ -3,9 +3,10 @@
 ``python -m benchmarks.antialias`` tracks frames of the shared webcam clip (scaled to 1280x720 by
 default), then renders and composites each frame's glasses with every method in turn (no
 anti-aliasing, FXAA on the tile, 2x supersampled tile, 4x MSAA as the stills path does), interleaved
-frame by frame so the machine's load falls on all of them alike. It prints the median render + composite time of each
-method, the extra time against no anti-aliasing (median of the per-frame differences) and its ratio,
-and writes the result with the machine's description to ``benchmarks/results/antialias-*.json``.
+frame by frame so the machine's load falls on all of them alike. It prints the median render +
+composite time of each method, the extra time against no anti-aliasing (median of the per-frame
+differences) and its ratio, and writes the result with the machine's description to
+``benchmarks/results/antialias-*.json``.
 
 Edge quality is not measured here (``tests/test_realism_edges.py`` judges it from pixels); this is
 the speed half of the target "at most 1.5 ms extra per frame at 1280x720".
