@@ -15,16 +15,35 @@ from the real output (clear lens and contact shadow included) over that region. 
 of this test kept only pixels changed by more than ΔE 10, which leaves out the darker and blended
 pixels and flatters the result.
 
-The table also prints, without asserting it, the count over every pixel of the output that changed
-at all (ΔE > 1): there the skin seen through the clear lens and the contact shadow under the rims
-are most of the pixels, so their median is skin, not the swatch (9 of 21 pass that way, December
-2026): a clear lens that changed no skin and no shadow would be needed to pass it.
+The issue's words read literally ("median of the changed pixels", `tryon render PHOTO --frame F
+--colour C --lens clear` diffed against the input) count **every output pixel that changed**, at some
+threshold nobody wrote down. :func:`test_every_changed_pixel_by_threshold` prints that count for ΔE 0.5,
+1, 2, 3, 5 and 10, with the uncoated and the anti-reflective clear lens, and which pixels make up the
+changed set (opaque frame, its soft edges and faded temples, lens over skin, lens over skin inside
+the contact shadow, contact shadow alone). Measured (December 2026, `pytest -s`), passes of 21:
+
+=====================  ===  ===  ===  ===  ===  ===
+ΔE threshold           0.5   1    2    3    5   10
+=====================  ===  ===  ===  ===  ===  ===
+clear, before            9    9    9    9   12   20
+clear, now               9    9    9   12   20   21
+clear-ar, now            9   15   21   21   21   21
+=====================  ===  ===  ===  ===  ===  ===
+
+"Before" drew a lens's body as its tint lit by the room like a white card, which laid a milky haze
+over the skin behind a clear lens (+2 L*); the lens is now a filter (the shader's lens branch), and
+what is left over the skin is its reflection: an uncoated lens reflects 8% of the room at normal
+incidence (4% a surface, crown glass or CR-39), ΔE 3-4 over skin, a sheen issue #11 asks for; the
+coated one 1%. Below ΔE 1 to 2 the contact shadow (also asked for) and the lens's sheen are most of
+the changed pixels whatever the lens, so their median is skin: the literal reading can hold only from
+ΔE 5 with the uncoated lens and from ΔE 2 with the coated one, and that is what is asserted.
 
 ``pytest -s`` prints the table.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -33,6 +52,7 @@ import pytest
 
 from tryon.images import read_image
 from tryon.pipeline import PipelineOptions, TryOnPipeline
+from tryon.render import Overlay
 
 PORTRAITS = ("astronaut.png", "obama.jpg", "grace_hopper.jpg")
 MIN_CHROMA = 20.0
@@ -88,6 +108,11 @@ def chromatic_swatches() -> list[tuple[str, str, str]]:
 
 
 FRAME_REGION_DELTA_E = 1.0
+#: Change thresholds (ΔE*ab) at which the literal reading is counted, and the lenses it is counted with.
+THRESHOLDS_DELTA_E = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+LITERAL_LENSES = ("clear", "clear-ar")
+#: The lowest threshold at which the literal reading is asserted, per lens (see the module doc).
+LITERAL_FROM_DELTA_E = {"clear": 5.0, "clear-ar": 2.0}
 
 
 def dress(frame_id: str, colour_id: str, images: list[np.ndarray]) -> list[np.ndarray]:
@@ -98,63 +123,185 @@ def dress(frame_id: str, colour_id: str, images: list[np.ndarray]) -> list[np.nd
         return [pipe.process(image).image for image in images]
 
 
-def dress_with_frame_region(
-    frame_id: str, colour_id: str, images: list[np.ndarray]
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per image: the dressed output and its frame region (see the module doc)."""
-    from dataclasses import replace
+@dataclass
+class DressedCase:
+    """One swatch on one portrait: the input, the outputs per lens, and what drew each pixel.
 
-    from models3d.configurator import configure
-    from tryon.compose import composite
+    before : (H, W, 3) uint8 BGR input
+    after : lens id -> (H, W, 3) uint8 BGR output (contact shadow included), as ``tryon render`` gives
+    frame_alpha : (H, W) uint8 coverage of the frame alone (no lenses)
+    lens_alpha : (H, W) uint8 coverage of the whole tile with the clear lens
+    shadow : (H, W) uint8 contact-shadow multiplier in 1/255ths (255: no shadow)
+    frame_region : (H, W) bool, the pixels the frame itself changes (drawn alone, without the contact
+        shadow, ΔE > :data:`FRAME_REGION_DELTA_E`)
+    """
 
-    model = configure(frame_id, colour=colour_id, lens="clear")
-    frame_only = replace(model, parts=[p for p in model.parts if p.role != "lens"])
-    out = []
-    with TryOnPipeline(model, PipelineOptions(running_mode="image")) as pipe:
-        dressed = [pipe.process(image).image for image in images]
-    with TryOnPipeline(frame_only, PipelineOptions(running_mode="image")) as pipe:
-        for image, after in zip(images, dressed, strict=True):
-            faces, ts = pipe.track(image)
-            overlays, _, _ = pipe.render(image, faces, pipe.poses(faces, ts))
-            alone = image.copy()
-            for overlay in overlays:
-                composite(alone, overlay, shadow=False)
-            out.append((after, changed_mask(image, alone, FRAME_REGION_DELTA_E)))
+    colour_id: str
+    frame_id: str
+    portrait: str
+    swatch_lch: tuple[float, float, float]
+    before: np.ndarray
+    after: dict[str, np.ndarray]
+    frame_alpha: np.ndarray
+    lens_alpha: np.ndarray
+    shadow: np.ndarray
+    frame_region: np.ndarray
+
+    def pixel_classes(self) -> dict[str, np.ndarray]:
+        """(H, W) bool per class of what changed a pixel (they do not overlap)."""
+        frame, lens, shaded = self.frame_alpha, self.lens_alpha, self.shadow < 255
+        return {
+            "frame": frame >= 250,
+            "edges": (frame > 0) & (frame < 250),
+            "lens": (frame == 0) & (lens > 0) & ~shaded,
+            "lens+shadow": (frame == 0) & (lens > 0) & shaded,
+            "shadow": (frame == 0) & (lens == 0) & shaded,
+        }
+
+
+def _in_frame(tile_values: np.ndarray, overlay: Overlay, shape: tuple[int, ...], fill: int) -> np.ndarray:
+    """(H, W) uint8: a tile-sized (h, w) array placed where ``overlay`` lies in a frame of ``shape``."""
+    out = np.full(shape[:2], fill, np.uint8)
+    th, tw = tile_values.shape
+    x0, y0 = max(overlay.x, 0), max(overlay.y, 0)
+    x1, y1 = min(overlay.x + tw, shape[1]), min(overlay.y + th, shape[0])
+    out[y0:y1, x0:x1] = tile_values[y0 - overlay.y : y1 - overlay.y, x0 - overlay.x : x1 - overlay.x]
     return out
 
 
-def test_chromatic_swatches_keep_hue_and_lightness(shared: Path, face_model: Path) -> None:
+def dress_case(frame_id: str, colour_id: str, photos: dict[str, np.ndarray]) -> list[DressedCase]:
+    """Every portrait dressed with ``frame_id`` in ``colour_id``: each literal lens and the frame alone."""
+    from dataclasses import replace
+
+    from models3d.configurator import configure
+    from tryon.compose import composite, contact_shadow
+
+    models = {lens: configure(frame_id, colour=colour_id, lens=lens) for lens in LITERAL_LENSES}
+    clear = models["clear"]
+    frame_only = replace(clear, parts=[p for p in clear.parts if p.role != "lens"])
+    swatch = lch(hex_lab(next(c.hex for c in _catalogue().colour_options.values() if c.id == colour_id)))
+    cases = []
+    with TryOnPipeline(clear, PipelineOptions(running_mode="image")) as pipe:
+        for name, image in photos.items():
+            faces, ts = pipe.track(image)
+            after, overlays = {}, {}
+            for lens, model in (*models.items(), ("frame", frame_only)):
+                pipe.set_glasses(model)
+                (overlays[lens],), _, _ = pipe.render(image, faces, pipe.poses(faces, ts))
+                after[lens] = composite(image.copy(), overlays[lens], shadow=lens != "frame")
+            case = DressedCase(
+                colour_id,
+                frame_id,
+                name,
+                swatch,
+                image,
+                {lens: after[lens] for lens in LITERAL_LENSES},
+                _in_frame(overlays["frame"].rgba[..., 3], overlays["frame"], image.shape, 0),
+                _in_frame(overlays["clear"].rgba[..., 3], overlays["clear"], image.shape, 0),
+                _in_frame(
+                    contact_shadow(overlays["clear"].rgba[..., 3]), overlays["clear"], image.shape, 255
+                ),
+                changed_mask(image, after["frame"], FRAME_REGION_DELTA_E),
+            )
+            cases.append(case)
+    return cases
+
+
+def _catalogue():  # noqa: ANN202
+    from models3d.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+@pytest.fixture(scope="module")
+def dressed(shared: Path, face_model: Path) -> list[DressedCase]:
+    """Every chromatic swatch on every portrait (21 cases in December 2026)."""
     swatches = chromatic_swatches()
     assert len(swatches) >= 5, swatches  # gold, rose gold, honey, havana, navy, olive, burgundy
     photos = {name: read_image(shared / "faces" / name) for name in PORTRAITS}
-    rows, passed, passed_all_changed = [], 0, 0
-    for colour_id, hex_colour, frame_id in swatches:
-        sw_l, sw_c, sw_h = lch(hex_lab(hex_colour))
-        outputs = dress_with_frame_region(frame_id, colour_id, list(photos.values()))
-        for name, before, (after, region) in zip(photos, photos.values(), outputs, strict=True):
-            median, count = changed_median_lab(before, after, region)
-            assert count > 100, f"{colour_id} on {name}: only {count} pixels changed"
-            out_l, out_c, out_h = lch(median)
-            hue_error = (out_h - sw_h + 180.0) % 360.0 - 180.0
-            ok = abs(hue_error) <= MAX_HUE_ERROR_DEG and out_l >= MIN_LIGHTNESS_SHARE * sw_l
-            passed += ok
-            any_l, _, any_h = lch(changed_median_lab(before, after, changed_mask(before, after, 1.0))[0])
-            passed_all_changed += (
-                abs((any_h - sw_h + 180.0) % 360.0 - 180.0) <= MAX_HUE_ERROR_DEG
-                and any_l >= MIN_LIGHTNESS_SHARE * sw_l
-            )
-            rows.append(
-                f"{colour_id:10s} {frame_id:17s} {name:17s} swatch L{sw_l:5.1f} C{sw_c:5.1f} h{sw_h:6.1f}"
-                f" | rendered L{out_l:5.1f} C{out_c:5.1f} h{out_h:6.1f}  Δh{hue_error:+6.1f}"
-                f"  L{out_l / sw_l:5.0%}  {'ok' if ok else 'FAIL'}"
-            )
+    return [case for colour_id, _, frame_id in swatches for case in dress_case(frame_id, colour_id, photos)]
+
+
+def judge(case: DressedCase, median_lab: np.ndarray) -> tuple[bool, float, float]:
+    """(passes, hue error in degrees, lightness share) of a rendered median against the swatch."""
+    sw_l, _, sw_h = case.swatch_lch
+    out_l, _, out_h = lch(median_lab)
+    hue_error = (out_h - sw_h + 180.0) % 360.0 - 180.0
+    ok = abs(hue_error) <= MAX_HUE_ERROR_DEG and out_l >= MIN_LIGHTNESS_SHARE * sw_l
+    return ok, hue_error, out_l / sw_l
+
+
+def test_the_process_output_is_what_the_cases_composite(dressed: list[DressedCase]) -> None:
+    """The cases' outputs (tracked once, lenses swapped) are the pictures ``tryon render`` writes."""
+    from models3d.configurator import configure
+
+    case = dressed[0]
+    model = configure(case.frame_id, colour=case.colour_id, lens="clear")
+    with TryOnPipeline(model, PipelineOptions(running_mode="image")) as pipe:
+        assert np.array_equal(pipe.process(case.before).image, case.after["clear"])
+
+
+def test_chromatic_swatches_keep_hue_and_lightness(dressed: list[DressedCase]) -> None:
+    rows, passed = [], 0
+    for case in dressed:
+        median, count = changed_median_lab(case.before, case.after["clear"], case.frame_region)
+        assert count > 100, f"{case.colour_id} on {case.portrait}: only {count} pixels changed"
+        ok, hue_error, share = judge(case, median)
+        passed += ok
+        sw_l, sw_c, sw_h = case.swatch_lch
+        out_l, out_c, out_h = lch(median)
+        rows.append(
+            f"{case.colour_id:10s} {case.frame_id:17s} {case.portrait:17s} swatch L{sw_l:5.1f} C{sw_c:5.1f}"
+            f" h{sw_h:6.1f} | rendered L{out_l:5.1f} C{out_c:5.1f} h{out_h:6.1f}  Δh{hue_error:+6.1f}"
+            f"  L{share:5.0%}  {'ok' if ok else 'FAIL'}"
+        )
     table = "\n".join(rows)
-    summary = (
-        f"{passed} of {len(rows)} within {MAX_HUE_ERROR_DEG:.0f}° and ≥ {MIN_LIGHTNESS_SHARE:.0%} L"
-        f" (frame region); {passed_all_changed} of {len(rows)} over every changed pixel of the output"
+    print(
+        f"\n{table}\n{passed} of {len(rows)} within {MAX_HUE_ERROR_DEG:.0f}°"
+        f" and ≥ {MIN_LIGHTNESS_SHARE:.0%} L (frame region)"
     )
-    print(f"\n{table}\n{summary}")
     assert passed >= MIN_PASS_SHARE * len(rows), table
+
+
+def test_every_changed_pixel_by_threshold(dressed: list[DressedCase]) -> None:
+    """The literal reading: the median of every output pixel changed by more than a threshold.
+
+    Prints the pass count per threshold and lens and the share of each pixel class in the changed set;
+    asserts the issue's 90% from :data:`LITERAL_FROM_DELTA_E` up, and that the uncoated lens's sheen
+    is what changes the skin behind it (it changes more of it than the coated lens does).
+    """
+    lines = []
+    passes: dict[tuple[str, float], int] = {}
+    for lens in LITERAL_LENSES:
+        for threshold in THRESHOLDS_DELTA_E:
+            counts: dict[str, int] = {}
+            passed = 0
+            for case in dressed:
+                changed = changed_mask(case.before, case.after[lens], threshold)
+                passed += judge(case, changed_median_lab(case.before, case.after[lens], changed)[0])[0]
+                for name, pixels in case.pixel_classes().items():
+                    counts[name] = counts.get(name, 0) + int((changed & pixels).sum())
+                counts["all"] = counts.get("all", 0) + int(changed.sum())
+            passes[(lens, threshold)] = passed
+            shares = "  ".join(
+                f"{k} {v / max(counts['all'], 1):5.1%}" for k, v in counts.items() if k != "all"
+            )
+            lines.append(f"{lens:8s} ΔE > {threshold:4.1f}: {passed:2d} of {len(dressed)} pass | {shares}")
+    print("\nmedian of every changed output pixel, by change threshold:\n" + "\n".join(lines))
+    for (lens, threshold), passed in passes.items():
+        if threshold >= LITERAL_FROM_DELTA_E[lens]:
+            assert passed >= MIN_PASS_SHARE * len(dressed), (lens, threshold, "\n".join(lines))
+    # Control: the sheen is there. Over skin behind the lens (not frame, not shadow), the uncoated
+    # lens changes more pixels by more than ΔE 2 than the coated one.
+    lens_changed = {
+        lens: sum(
+            int((changed_mask(c.before, c.after[lens], 2.0) & c.pixel_classes()["lens"]).sum())
+            for c in dressed
+        )
+        for lens in LITERAL_LENSES
+    }
+    print(f"lens pixels over skin changed by more than ΔE 2: {lens_changed}")
+    assert lens_changed["clear"] > 5 * max(lens_changed["clear-ar"], 1), lens_changed
 
 
 @pytest.mark.parametrize("colour_id", ["gold", "navy", "olive"])

@@ -84,6 +84,11 @@ const float MIN_KEY_ROUGHNESS = 0.45;
 // its own lobe is kept at this share, so a highlight on a rim darkened by a dark region of the room
 // does not stand out as a single bright pixel.
 const float KEY_SPECULAR = 0.5;
+// What lies behind a lens: skin of luminance albedo SKIN_LUMINANCE_ALBEDO and chromaticity
+// SKIN_CHROMATICITY (tryon/lighting.py; scaled to luminance 1 here; tests/test_lens_body.py checks
+// they agree).
+const float LENS_BEHIND_ALBEDO = 0.33;
+const vec3 SKIN_CHROMATICITY = vec3(1.713, 0.825, 0.635);
 
 void main()
 {
@@ -145,10 +150,14 @@ void main()
     vec3 r = reflect(-v, n);
     vec3 environment = environment_scale * texture(environment_map, vec2(0.5 + 0.5 * r.x, 0.5 + 0.5 * r.y)).rgb;
 #ifdef HAS_BASE_COLOR_TEX
-    // Lens: a tinted layer (diffuse + key light) and, on top, the surface's reflection.
+    // Lens: an absorbing filter and, on top, the surface's reflection (below). A lens scatters no
+    // light: its body only passes the face behind it through the tint (linear transmission
+    // 1 - opacity (1 - tint) per channel), it is never a card lit by the room (that laid a milky haze
+    // over a clear lens). Mirror lenses (metallic) are mostly their coating.
     float f_lens = lens_reflectance + (1.0 - lens_reflectance) * (fv2 * fv2 * fv) * min(lens_reflectance / 0.04, 1.0);
     vec3 sheen = f_lens * environment * mix(vec3(1.0), base_color.rgb / max(max(base_color.r, base_color.g), max(base_color.b, 1e-3)), metallic);
-    vec3 color = c_diff * ambient_light;
+    float body_share = metallic > 0.5 ? 1.0 - metallic : 1.0;
+    vec3 color = vec3(0.0);
 #else
     vec3 color = c_diff * ambient_light + f_env * environment * env_weight;
 #endif
@@ -162,8 +171,8 @@ void main()
         float fw2 = fw * fw;
         vec3 F = f0 + (1.0 - f0) * (fw2 * fw2 * fw);
         vec3 radiance = directional_lights[i].intensity * directional_lights[i].color;
-        color += nl * radiance * (c_diff / PI);
 #ifndef HAS_BASE_COLOR_TEX
+        color += nl * radiance * (c_diff / PI);
         // Lenses take no key-light lobe: their reflection of the room, key light included, is the
         // environment's (a lobe wide enough for thin rims would cover a whole flat lens).
         color += KEY_SPECULAR * nl * radiance * F * norm * pow(nh, shininess);
@@ -173,9 +182,17 @@ void main()
 
     vec3 srgb = pow(color, vec3(1.0 / 2.2));
 #ifdef HAS_BASE_COLOR_TEX
+    // The filter in display space, split in two: its grey part (the least the tint passes) scales
+    // what lies behind exactly, as the blend's alpha; only the colour the tint adds on top of it needs
+    // the face behind, estimated as a typical skin under the room's light. A clear lens (tint near
+    // white) thus leaves the skin as it is, but for its reflection.
     float opacity = base_color.a;
-    float covered = 1.0 - (1.0 - opacity) * (1.0 - f_lens);
-    vec3 premultiplied = opacity * (1.0 - f_lens) * srgb + sheen;
+    vec3 tint = pow(body_share * base_color.rgb, vec3(1.0 / 2.2));
+    float tint_floor = min(tint.r, min(tint.g, tint.b));
+    vec3 behind = pow((ambient_light / AMBIENT_SHARE) * LENS_BEHIND_ALBEDO * SKIN_CHROMATICITY, vec3(1.0 / 2.2));
+    float absorbed = opacity * (1.0 - tint_floor);
+    float covered = 1.0 - (1.0 - absorbed) * (1.0 - f_lens);
+    vec3 premultiplied = (1.0 - f_lens) * opacity * (tint - tint_floor) * behind + sheen;
     covered = max(covered, max(premultiplied.r, max(premultiplied.g, premultiplied.b)));
     frag_color = clamp(vec4(premultiplied / max(covered, 1e-4), covered), 0.0, 1.0);
     return;
