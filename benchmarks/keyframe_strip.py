@@ -1,10 +1,12 @@
 """Before/after strip for keyframe tracking (issue #16): the head-turn clip, every frame vs keyframes.
 
 Runs the shared head-turn clip through two video pipelines on the same frames and timestamps, one
-with the Face Landmarker on every frame and one with keyframe tracking, and lays chosen frames side by
-side: top row every frame, bottom row keyframes (each cell says whether the landmarker ran on that
-frame or the face was carried by optical flow). In the bottom row a cyan cross marks where the
-every-frame pipeline put the bridge, so any lag shows as the cross leaving the drawn bridge.
+with the Face Landmarker and a fresh render on every frame and one as the live default (keyframe
+tracking and tile re-use), and lays chosen frames side by side: top row every frame, bottom row
+keyframes (each cell says whether the landmarker ran on that frame or the face was carried by optical
+flow, and whether the glasses were rendered afresh or drawn from the last tile, warped). In the
+bottom row a cyan cross marks where the every-frame pipeline put the bridge, so any lag shows as the
+cross leaving the drawn bridge.
 
     python -m benchmarks.keyframe_strip [--out docs/images/keyframe_vs_every_frame.png]
 """
@@ -58,7 +60,7 @@ def make_strip(clip: Path = CLIP, frames: tuple[int, ...] = FRAMES) -> np.ndarra
     wanted = {i + d for i in frames for d in range(-CARRIED_NEAR, CARRIED_NEAR + 1)}
     cells: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     flow_frames: set[int] = set()
-    every_opts = PipelineOptions(running_mode="video", keyframes=None)
+    every_opts = PipelineOptions(running_mode="video", keyframes=None, tile_reuse=None)
     with (
         TryOnPipeline(glasses, every_opts) as every,
         TryOnPipeline(glasses, PipelineOptions(running_mode="video", keyframes=KeyframeOptions())) as keyed,
@@ -69,7 +71,9 @@ def make_strip(clip: Path = CLIP, frames: tuple[int, ...] = FRAMES) -> np.ndarra
                 raise RuntimeError(f"{clip} ended at frame {i}")
             ts = i * 1000.0 / fps
             a = every.process(image, ts)
+            reused_before = keyed.tile_reuse.reused_frames if keyed.tile_reuse else 0
             b = keyed.process(image, ts)
+            reused = bool(keyed.tile_reuse and keyed.tile_reuse.reused_frames > reused_before)
             if i not in wanted:
                 continue
             carried = not keyed.tracker.last_keyframe  # type: ignore[union-attr]
@@ -93,7 +97,8 @@ def make_strip(clip: Path = CLIP, frames: tuple[int, ...] = FRAMES) -> np.ndarra
             yaw = a.faces[0].pose.yaw_deg
             cells[i] = (
                 _label(top, f"frame {i}, yaw {yaw:+.0f} deg"),
-                _label(bottom, f"{'flow' if carried else 'landmarker'}, bridge {gap:.1f} px apart",
+                _label(bottom, f"{'flow' if carried else 'landmarker'}{', tile' if reused else ''},"
+                               f" bridge {gap:.1f} px apart",
                        (120, 255, 120) if carried else (255, 255, 255)),
             )  # fmt: skip
     cap.release()
@@ -112,7 +117,8 @@ def make_strip(clip: Path = CLIP, frames: tuple[int, ...] = FRAMES) -> np.ndarra
     )
     title_b = _label(
         np.zeros((0, top_row.shape[1], 3), np.uint8),
-        "keyframes: landmarker on keyframes, optical flow + solvePnP between (cyan: every-frame bridge)",
+        "keyframes: landmarker on keyframes, optical flow + solvePnP between; 'tile': last render warped"
+        " (cyan: every-frame bridge)",
     )
     return np.vstack([title_a, top_row, title_b, bottom_row])
 
