@@ -101,36 +101,43 @@ class FxaaPass:
         """
         from OpenGL import GL
 
+        # PyOpenGL's raw entry points: no per-call error check or argument conversion (a few
+        # microseconds each, a noticeable share of a pass this small); arguments here are plain ints.
+        from OpenGL.raw.GL.VERSION import GL_1_0, GL_1_1, GL_1_3, GL_2_0, GL_3_0
+
         if self._programs is None:
             self._programs = self._build_programs()
         fb = self._output_framebuffer(width, height)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
-        GL.glViewport(0, 0, width, height)
-        GL.glDisable(GL.GL_SCISSOR_TEST)
-        GL.glDisable(GL.GL_BLEND)
-        GL.glDisable(GL.GL_CULL_FACE)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glActiveTexture(GL.GL_TEXTURE0 + SOURCE_TEXTURE_UNIT)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
-        GL.glBindVertexArray(self._vertex_array)
+        GL_3_0.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
+        GL_1_0.glViewport(0, 0, width, height)
+        GL_1_0.glDisable(GL.GL_SCISSOR_TEST)
+        GL_1_0.glDisable(GL.GL_BLEND)
+        GL_1_0.glDisable(GL.GL_CULL_FACE)
+        GL_1_0.glEnable(GL.GL_DEPTH_TEST)
+        GL_1_3.glActiveTexture(GL.GL_TEXTURE0 + SOURCE_TEXTURE_UNIT)
+        GL_1_1.glBindTexture(GL.GL_TEXTURE_2D, texture)
+        GL_3_0.glBindVertexArray(self._vertex_array)
         # Pass 1 writes every pixel (a copy) and depth 0 on edges, 1 elsewhere; pass 2's triangle lies at
         # depth 0.5 and passes only where the depth is 0, and writes no depth.
         for program, depth_func, depth_write in (
             (self._programs[0], GL.GL_ALWAYS, GL.GL_TRUE),
             (self._programs[1], GL.GL_GREATER, GL.GL_FALSE),
         ):
-            GL.glDepthFunc(depth_func)
-            GL.glDepthMask(depth_write)
-            GL.glUseProgram(program)
-            GL.glUniform1i(self._locations[(program, "tile")], SOURCE_TEXTURE_UNIT)
-            GL.glUniform2i(self._locations[(program, "tile_last")], width - 1, height - 1)
-            GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
-        GL.glDepthFunc(GL.GL_LESS)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glBindVertexArray(0)
-        GL.glUseProgram(0)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)  # never left bound while something draws into it
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fb)
+            GL_1_0.glDepthFunc(depth_func)
+            GL_1_0.glDepthMask(depth_write)
+            GL_2_0.glUseProgram(program)
+            GL_2_0.glUniform1i(self._locations[(program, "tile")], SOURCE_TEXTURE_UNIT)
+            GL_2_0.glUniform2i(self._locations[(program, "tile_last")], width - 1, height - 1)
+            GL_1_1.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL_1_0.glDepthFunc(GL.GL_LESS)
+        GL_1_0.glDepthMask(GL.GL_TRUE)
+        GL_3_0.glBindVertexArray(0)
+        GL_2_0.glUseProgram(0)
+        GL_1_1.glBindTexture(GL.GL_TEXTURE_2D, 0)  # never left bound while something draws into it
+        GL_3_0.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fb)
+        error = GL.glGetError()  # one check for the whole pass instead of one per call
+        if error != GL.GL_NO_ERROR:
+            raise RuntimeError(f"the FXAA pass failed with GL error 0x{int(error):04x}")
         return fb
 
 
