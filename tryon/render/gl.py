@@ -272,7 +272,7 @@ def _make_tile_renderer_class() -> type:
             return self._fxaa
 
         def _configure_main_framebuffer(self) -> None:
-            from tryon.render.fxaa import make_tile_texture
+            from tryon.render.postpass import make_texture
 
             width, height = self.viewport_width, self.viewport_height
             cap_w, cap_h = self._main_fb_dims
@@ -283,7 +283,7 @@ def _make_tile_renderer_class() -> type:
             cap_w = -(-max(width, cap_w or 0) // 64) * 64
             cap_h = -(-max(height, cap_h or 0) // 64) * 64
             self._delete_main_framebuffer()
-            self._main_cb = make_tile_texture(cap_w, cap_h)
+            self._main_cb = make_texture(cap_w, cap_h)
             self._main_db = GL.glGenRenderbuffers(1)
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._main_db)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, cap_w, cap_h)
@@ -375,7 +375,7 @@ def _make_tile_renderer_class() -> type:
                 )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
             if self.fxaa_enabled:
-                self.fxaa.apply(int(self._main_cb), width, height)  # leaves its output bound for reading
+                self.fxaa.apply([int(self._main_cb)], width, height)  # leaves its output bound for reading
             elif self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
                 width, height = width // 2, height // 2
                 GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_framebuffer(width, height))
