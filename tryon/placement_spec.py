@@ -10,7 +10,10 @@ does, read from the objects the core itself uses, so that no constant is written
   where the optical centres are reported, and the landmark indices of the two iris centres;
 * ``one_euro``: the pose filter's parameters (:class:`tryon.pose.SmoothingOptions`);
 * ``temple_fade``: where the temples fade out (:mod:`tryon.render.materials`);
-* ``lighting``: the light-estimate constants (:mod:`tryon.lighting`);
+* ``lighting``: the light-estimate constants and those of the reflected environment taken from the
+  camera frame (:mod:`tryon.lighting`);
+* ``contact_shadow``: how strongly and from which coverage the opaque parts darken the skin under
+  them (:mod:`tryon.compose`);
 * ``occluder``: the depth-only head occluder mesh (:func:`tryon.canonical.head_occluder`), canonical
   centimetres, ``vertices`` ``(n, 3)`` and ``faces`` ``(m, 3)`` as nested lists, and ``setback_cm``,
   how much further from the camera it is drawn (:data:`tryon.render.glasses.OCCLUDER_SETBACK_CM`).
@@ -26,9 +29,14 @@ import numpy as np
 
 from tryon import landmarks as lm
 from tryon.canonical import CanonicalFace, head_occluder
+from tryon.compose import CONTACT_SHADOW_STRENGTH, SHADOW_CASTER_ALPHA
 from tryon.glasses import GlassesModel, LensMaterial
 from tryon.lighting import (
     AMBIENT_SHARE,
+    ENVIRONMENT_BLUR,
+    ENVIRONMENT_CONTRAST,
+    ENVIRONMENT_RANGE,
+    ENVIRONMENT_SIZE,
     ILLUMINANT_CLAMP,
     ILLUMINANT_TRUST,
     KEY_SHARE,
@@ -39,7 +47,7 @@ from tryon.placement import CANONICAL_IRIS_CM, MAX_FIT_OFFSET_CM, FacePlacement
 from tryon.pose import SmoothingOptions
 from tryon.render.camera import MEDIAPIPE_VERTICAL_FOV_DEG, Z_FAR_CM, Z_NEAR_CM
 from tryon.render.glasses import OCCLUDER_SETBACK_CM
-from tryon.render.materials import TEMPLE_FADE_END_MM, TEMPLE_FADE_START_MM
+from tryon.render.materials import TEMPLE_FADE_END_MM, TEMPLE_FADE_START_MM, lens_reflectance
 
 #: Bumped when the meaning of a field changes; clients check it.
 SPEC_VERSION = 1
@@ -97,7 +105,12 @@ def placement_spec(
             "illuminant_clamp": list(ILLUMINANT_CLAMP),
             "ambient_share": AMBIENT_SHARE,
             "key_share": KEY_SHARE,
+            "environment_size": list(ENVIRONMENT_SIZE),
+            "environment_blur": ENVIRONMENT_BLUR,
+            "environment_contrast": ENVIRONMENT_CONTRAST,
+            "environment_range": list(ENVIRONMENT_RANGE),
         },
+        "contact_shadow": {"strength": CONTACT_SHADOW_STRENGTH, "caster_alpha": SHADOW_CASTER_ALPHA},
         "occluder": {
             # drawn this far further from the camera than the head (camera z, cm): setback · pose
             "setback_cm": OCCLUDER_SETBACK_CM,
@@ -108,13 +121,17 @@ def placement_spec(
 
 
 def lens_json(lens: LensMaterial) -> dict[str, object]:
-    """A lens option's tint (linear RGB) and its opacity at the top and bottom edge."""
+    """A lens option's tint (linear RGB), its opacity at the top and bottom edge, and its surface: the
+    Fresnel reflectance at normal incidence (:func:`tryon.render.materials.lens_reflectance`: 8%
+    uncoated, 1% anti-reflective, more for mirrors)."""
     return {
         "name": lens.name,
         "tint": [float(c) for c in lens.tint],
         "opacity_top": float(lens.opacity_top),
         "opacity_bottom": float(lens.opacity_bottom),
         "mirror": bool(lens.mirror),
+        "anti_reflective": bool(lens.anti_reflective),
+        "reflectance": float(lens_reflectance(lens)),
     }
 
 

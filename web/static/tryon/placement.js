@@ -169,6 +169,113 @@ export function estimateLighting(spec, image, bbox) {
     ambient: colour.map(function (c) { return c * radiance * L.ambient_share; }),
     keyColor: colour.map(function (c) { return c / cmax; }),
     keyIntensity: radiance * L.key_share * cmax,
-    keyDirection: [-dx, -dy - 0.2, -1.0]
+    keyDirection: [-dx, -dy - 0.2, -1.0],
+    environment: environmentMap(spec, image, bbox, faceLuma, radiance, colour)
   };
+}
+
+// -- the reflected environment (tryon/lighting.py environment_map) ----------------------------------------
+
+/** Source index ranges and weights of an area-averaging resize from n to m samples (cv2.INTER_AREA). */
+function areaWeights(n, m) {
+  var scale = n / m, out = [];
+  for (var d = 0; d < m; d++) {
+    var f0 = d * scale, f1 = f0 + scale, cell = Math.min(scale, n - f0), taps = [];
+    for (var s = Math.floor(f0); s < Math.min(Math.ceil(f1), n); s++) {
+      var overlap = Math.min(s + 1, f1) - Math.max(s, f0);
+      if (overlap > 1e-3) taps.push([s, overlap / cell]);
+    }
+    out.push(taps);
+  }
+  return out;
+}
+
+/** (n) Gaussian kernel of cv2.GaussianBlur for a float image: size round(8 sigma + 1) | 1. */
+function gaussianKernel(sigma) {
+  var size = Math.round(sigma * 8 + 1) | 1, half = (size - 1) / 2, k = [], sum = 0;
+  for (var i = 0; i < size; i++) { k.push(Math.exp(-(i - half) * (i - half) / (2 * sigma * sigma))); sum += k[i]; }
+  return k.map(function (v) { return v / sum; });
+}
+
+/** Index i reflected into [0, n) as OpenCV's default border (BORDER_REFLECT_101: gfedcb|abcdefgh|gfedcba). */
+function reflect101(i, n) {
+  if (n === 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+  return i;
+}
+
+/** Separable Gaussian blur of a (h, w) Float64Array, OpenCV's border. */
+function blur2d(values, w, h, sigma) {
+  var k = gaussianKernel(sigma), half = (k.length - 1) / 2;
+  var tmp = new Float64Array(w * h), out = new Float64Array(w * h);
+  for (var y = 0; y < h; y++) {
+    for (var x = 0; x < w; x++) {
+      var acc = 0;
+      for (var i = 0; i < k.length; i++) acc += k[i] * values[y * w + reflect101(x + i - half, w)];
+      tmp[y * w + x] = acc;
+    }
+  }
+  for (var y2 = 0; y2 < h; y2++) {
+    for (var x2 = 0; x2 < w; x2++) {
+      var acc2 = 0;
+      for (var j = 0; j < k.length; j++) acc2 += k[j] * tmp[reflect101(y2 + j - half, h) * w + x2];
+      out[y2 * w + x2] = acc2;
+    }
+  }
+  return out;
+}
+
+/**
+ * The environment the glasses reflect, from the camera frame (environment_map): the frame shrunk to
+ * spec.lighting.environment_size cells (a strided view, then area averaging), the face's cells filled
+ * with the median of the others, blurred, mirrored left to right, and scaled so that a region as bright
+ * as the face reflects `radiance`, coloured by the illuminant.
+ * image: ImageData (RGBA); bbox [x, y, w, h]; faceLuminance: the face's mean linear luminance;
+ * colour: the illuminant's linear-RGB chromaticity. Returns {width, height, data}: data a Float32Array
+ * of width x height linear RGB triples, row 0 at the top.
+ */
+export function environmentMap(spec, image, bbox, faceLuminance, radiance, colour) {
+  var L = spec.lighting, ew = L.environment_size[0], eh = L.environment_size[1];
+  var W = image.width, H = image.height, d = image.data;
+  var step = Math.max(1, Math.floor(Math.min(W, H) / 90));
+  var sw = Math.ceil(W / step), sh = Math.ceil(H / step);
+  var wx = areaWeights(sw, ew), wy = areaWeights(sh, eh);
+  var luma = new Float64Array(ew * eh);
+  for (var cy = 0; cy < eh; cy++) {
+    for (var cx = 0; cx < ew; cx++) {
+      var rgb = [0, 0, 0];
+      wy[cy].forEach(function (ty) {
+        wx[cx].forEach(function (tx) {
+          var o = (ty[0] * step * W + tx[0] * step) * 4, weight = ty[1] * tx[1];
+          rgb[0] += weight * d[o]; rgb[1] += weight * d[o + 1]; rgb[2] += weight * d[o + 2];
+        });
+      });
+      // the resize gives 8-bit cells, as cv2.resize of a uint8 picture does
+      luma[cy * ew + cx] = LUMA[0] * srgbToLinear(Math.round(rgb[0]) / 255) +
+        LUMA[1] * srgbToLinear(Math.round(rgb[1]) / 255) + LUMA[2] * srgbToLinear(Math.round(rgb[2]) / 255);
+    }
+  }
+  var x0 = Math.floor(bbox[0] * ew / W), x1 = Math.ceil((bbox[0] + bbox[2]) * ew / W);
+  var y0 = Math.floor(bbox[1] * eh / H), y1 = Math.ceil((bbox[1] + bbox[3]) * eh / H);
+  var isFace = function (cx, cy) {
+    return cx >= Math.max(x0, 0) && cx < Math.max(x1, 0) && cy >= Math.max(y0, 0) && cy < Math.max(y1, 0);
+  };
+  var others = [];
+  for (var i = 0; i < ew * eh; i++) if (!isFace(i % ew, Math.floor(i / ew))) others.push(luma[i]);
+  if (others.length) {
+    var fill = median(others);
+    for (var c = 0; c < ew * eh; c++) if (isFace(c % ew, Math.floor(c / ew))) luma[c] = fill;
+  }
+  var blurred = blur2d(luma, ew, eh, L.environment_blur);
+  var out = new Float32Array(ew * eh * 3), lo = L.environment_range[0], hi = L.environment_range[1];
+  var contrast = L.environment_contrast;
+  for (var y = 0; y < eh; y++) {
+    for (var x = 0; x < ew; x++) {
+      var v = blurred[y * ew + (ew - 1 - x)];   // mirrored: what a lens reflects faces the person
+      var relative = Math.min(hi, Math.max(lo, v / Math.max(faceLuminance, 1e-4)));
+      var level = radiance * (1 - contrast + contrast * relative);
+      for (var ch = 0; ch < 3; ch++) out[(y * ew + x) * 3 + ch] = level * colour[ch];
+    }
+  }
+  return { width: ew, height: eh, data: out };
 }
