@@ -29,7 +29,13 @@ from benchmarks.stats import summarize
 log = logging.getLogger(__name__)
 
 #: name -> (MSAA samples, video anti-aliasing method: RenderOptions.video_aa)
-METHODS = {"none": (0, "none"), "fxaa": (0, "fxaa"), "ssaa2": (0, "ssaa2"), "msaa4": (4, "none")}
+METHODS = {
+    "none": (0, "none"),
+    "fxaa": (0, "fxaa"),
+    "coverage": (0, "coverage"),
+    "ssaa2": (0, "ssaa2"),
+    "msaa4": (4, "none"),
+}
 
 
 def measure(video: Path, size: tuple[int, int], frames: int, frame_id: str, colour: str | None) -> dict:

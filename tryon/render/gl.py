@@ -256,11 +256,12 @@ def _make_tile_renderer_class() -> type:
         # The single-sampled colour buffer (the one drawn into without MSAA, the resolve target with
         # it) is a texture, so the FXAA pass can read it without a copy.
         msaa_samples = 4  # set per render by the caller
-        fxaa_enabled = False  # set per render by the caller
+        post_pass = "none"  # set per render by the caller: "none", "fxaa" or "coverage"
         _fb_samples = -1
         _main_fb: int | None  # pyrender's main framebuffer and its size, set in its __init__
         _main_fb_dims: tuple[int | None, int | None]
         _fxaa: Any = None
+        _coverage: Any = None
 
         @property
         def fxaa(self) -> Any:
@@ -270,6 +271,15 @@ def _make_tile_renderer_class() -> type:
 
                 self._fxaa = FxaaPass()
             return self._fxaa
+
+        @property
+        def coverage(self) -> Any:
+            """The coverage pass (:class:`tryon.render.coverage.CoveragePass`), made on first use."""
+            if self._coverage is None:
+                from tryon.render.coverage import CoveragePass
+
+                self._coverage = CoveragePass()
+            return self._coverage
 
         def _configure_main_framebuffer(self) -> None:
             from tryon.render.postpass import make_texture
@@ -374,7 +384,7 @@ def _make_tile_renderer_class() -> type:
                     0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
                 )
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
-            if self.fxaa_enabled:
+            if self.post_pass == "fxaa":
                 self.fxaa.apply([int(self._main_cb)], width, height)  # leaves its output bound for reading
             elif self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
                 width, height = width // 2, height // 2
@@ -385,6 +395,10 @@ def _make_tile_renderer_class() -> type:
                 GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._half_fb)
             buf = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
             rgba = np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 4)[::-1]
+            if self.post_pass == "coverage":
+                from tryon.render.coverage import resolve_edges
+
+                rgba = resolve_edges(rgba, self.coverage.read(self, scene, flags, width, height))
             return rgba, None
 
     return TileRenderer
@@ -453,15 +467,16 @@ class GLWorker:
         height: int,
         msaa_samples: int = 4,
         downsample: int = 1,
-        fxaa: bool = False,
+        post_pass: str = "none",
     ) -> np.ndarray:
         """(GL thread only) render ``scene`` at ``width`` x ``height``; returns (h, w, 4) uint8 RGBA.
 
         msaa_samples : multisample anti-aliasing (0 or 1: none); changing it reallocates framebuffers
         downsample : 2 halves the picture on the GL side (exact 2 x 2 box filter) before read-back, so
             the result is (height / 2, width / 2, 4); 1 returns it as drawn
-        fxaa : run the FXAA pass (:mod:`tryon.render.fxaa`) over the picture before read-back
-            (with ``downsample`` 1 only)
+        post_pass : "fxaa" runs the FXAA pass (:mod:`tryon.render.fxaa`) over the picture before
+            read-back, "coverage" the coverage pass (:mod:`tryon.render.coverage`); "none" neither
+            (they apply with ``downsample`` 1 only)
         """
         from pyrender.constants import RenderFlags
 
@@ -472,7 +487,7 @@ class GLWorker:
         renderer.viewport_width = width
         renderer.viewport_height = height
         renderer.downsample = int(downsample)
-        renderer.fxaa_enabled = bool(fxaa) and int(downsample) == 1
+        renderer.post_pass = post_pass if int(downsample) == 1 else "none"
         rgba, _ = renderer.render(scene, RenderFlags.RGBA | RenderFlags.OFFSCREEN)
         return rgba
 
@@ -502,8 +517,8 @@ def resolve_supersample(requested: int | None) -> int:
     return int(requested)
 
 
-VideoAntialiasing = Literal["none", "fxaa", "ssaa2", "ssaa3", "ssaa4"]
-VIDEO_AA_METHODS: tuple[str, ...] = ("none", "fxaa", "ssaa2", "ssaa3", "ssaa4")
+VideoAntialiasing = Literal["none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4"]
+VIDEO_AA_METHODS: tuple[str, ...] = ("none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4")
 #: The video default. FXAA is cheap but leaves about 0.56-0.72 of no anti-aliasing's edge error on the
 #: rims (the target is below 0.5, tests/test_realism_edges.py) and 2x supersampling meets it at about
 #: twice the render time (python -m benchmarks.antialias), so both are opt-in.

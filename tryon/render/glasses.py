@@ -268,7 +268,12 @@ class GlassesRenderer:
         self.worker.gl.set_environment(light.environment_or_uniform())
         gl_halves = factor == 2
         rgba = self.worker.render(
-            self.scene, w * factor, h * factor, self.msaa_samples, 2 if gl_halves else 1, method == "fxaa"
+            self.scene,
+            w * factor,
+            h * factor,
+            self.msaa_samples,
+            2 if gl_halves else 1,
+            method if method in ("fxaa", "coverage") else "none",
         )
         if factor > 1 and rgba.shape[0] != h:
             rgba = box_downsample(rgba, factor)
