@@ -133,6 +133,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default both; the last one is the reported web result)",
     )
     p.add_argument(
+        "--web-workers",
+        type=_int_list,
+        default=[1],
+        metavar="N,...",
+        help="gunicorn worker processes, one web run per count and tracking mode (default 1; each "
+        "worker has its own pipelines and GL thread; the last run is the reported web result)",
+    )
+    p.add_argument(
         "--web-server",
         choices=("gunicorn", "werkzeug"),
         default="gunicorn",
@@ -193,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         web_duration_s=args.web_seconds,
         web_resolution=args.web_resolution,
         web_server=args.web_server,
+        web_workers=args.web_workers,
         web_tracking=[t.strip() for t in args.web_tracking.split(",") if t.strip()],
         progress=not args.no_progress and sys.stderr.isatty(),
         wait_quiet_s=args.wait_quiet,

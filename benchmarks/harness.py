@@ -73,6 +73,8 @@ class BenchConfig:
     web_server: str = "gunicorn"
     #: tracking of the server's live sessions, one web run each (the last one is ``result["web"]``)
     web_tracking: list[str] = field(default_factory=lambda: ["every-frame", "keyframe"])
+    #: gunicorn worker processes, one web run per count and tracking mode
+    web_workers: list[int] = field(default_factory=lambda: [1])
     baseline_msaa: int = 4  # pyrender's default, what a first version renders with
     progress: bool = True
     retry_noisy: int = 0  # run a measurement again (up to this many times) when others used the CPU
@@ -94,6 +96,10 @@ class BenchConfig:
             raise InputError("--web-clients must be positive integers")
         if any(t < 12 for t in self.sweep_triangles):
             raise InputError("--sweep-triangles must be at least 12 each")
+        if not self.web_workers or any(w < 1 for w in self.web_workers):
+            raise InputError("--web-workers must be positive integers")
+        if self.web_server == "werkzeug" and self.web_workers != [1]:
+            raise InputError("--web-workers needs --web-server gunicorn (werkzeug is one process)")
         if self.web_duration_s <= 0:
             raise InputError("--web-seconds must be positive")
         bad_tracking = [t for t in self.web_tracking if t not in ("every-frame", "keyframe")]
@@ -519,11 +525,13 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
         from benchmarks.web_load import run_web
 
         runs = {}
-        for tracking in config.web_tracking:
+        last: dict = {}
+        for tracking, workers in ((t, w) for w in config.web_workers for t in config.web_tracking):
+            key = tracking if workers == 1 else f"{tracking}, {workers} workers"
 
-            def level_line(level: dict, tracking: str = tracking) -> None:
+            def level_line(level: dict, key: str = key) -> None:
                 say(
-                    f"web {tracking} {level['clients']} client(s): per-client fps min/mean "
+                    f"web {key} {level['clients']} client(s): per-client fps min/mean "
                     f"{level['fps_min']}/{level['fps_mean']}, {level['frames_per_core_s']} frames/s per "
                     f"core, server CPU {level['server_cpu_ms_per_frame']} ms/frame, "
                     f"p95 {level['server_p95_ms']} ms, dropped {level['dropped']}"
@@ -531,7 +539,7 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
 
             if config.wait_quiet_s > 0 or config.retry_noisy > 0:
                 wait_until_quiet(max(config.wait_quiet_s, config.retry_wait_s))
-            runs[tracking] = run_web(
+            runs[key] = last = run_web(
                 clips.get(config.web_resolution).frames[:WEB_FRAMES],
                 levels=config.web_clients,
                 duration_s=config.web_duration_s,
@@ -541,9 +549,10 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
                 server=config.web_server,
                 on_level=level_line,
                 tracking=tracking,
+                workers=workers,
             )
         result["web_runs"] = runs
-        return runs[config.web_tracking[-1]]
+        return last
 
     if config.sweep:
         phase("sweep", sweep)

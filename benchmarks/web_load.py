@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = ("gunicorn", "werkzeug")
 SERVER_DESCRIPTIONS = {
-    "gunicorn": "gunicorn, 1 gthread worker (TCP_NODELAY), subprocess, loopback",
+    "gunicorn": "gunicorn, {workers} gthread worker(s) (TCP_NODELAY), subprocess, loopback",
     "werkzeug": "werkzeug threaded dev server (make_server threaded=True), subprocess, loopback",
 }
 SERVER_STAGES = ("decode", "track", "pose", "render", "composite", "encode", "server")
@@ -48,7 +48,9 @@ class WebBenchError(RuntimeError):
 class ServerProcess:
     """The web app in a subprocess on a loopback port; a context manager.
 
-    server : "gunicorn" (one gthread worker, as deployed) or "werkzeug" (threaded dev server)
+    server : "gunicorn" (gthread workers, as deployed) or "werkzeug" (threaded dev server)
+    workers : gunicorn worker processes (each with its own pipelines and GL thread); werkzeug: 1
+    max_live : live sessions each worker accepts
     """
 
     def __init__(
@@ -58,12 +60,16 @@ class ServerProcess:
         server: str = "gunicorn",
         start_timeout_s: float = 120.0,
         keyframes: bool = True,
+        workers: int = 1,
     ) -> None:
         from benchmarks.web_server import free_port, gunicorn_command
 
         if server not in SERVERS:
             raise WebBenchError(f"web server must be one of {', '.join(SERVERS)}, got {server!r}")
+        if workers < 1 or (server == "werkzeug" and workers != 1):
+            raise WebBenchError(f"workers must be 1 or more (werkzeug: exactly 1), got {workers}")
         self.server = server
+        self.workers = workers
         self._tmp = tempfile.TemporaryDirectory(prefix="tryon-bench-web-")
         instance = os.path.join(self._tmp.name, "instance")
         os.makedirs(instance, exist_ok=True)
@@ -76,7 +82,7 @@ class ServerProcess:
         env["TRYON_BENCH_LIVE_KEYFRAMES"] = "1" if keyframes else "0"
         if server == "gunicorn":
             self.port = free_port()
-            cmd = gunicorn_command(self.port, threads=max(8, 2 * max_live))
+            cmd = gunicorn_command(self.port, threads=max(8, 2 * max_live), workers=workers)
             env.update(
                 TRYON_BENCH_INSTANCE=instance,
                 TRYON_BENCH_MAX_LIVE=str(max_live),
@@ -141,7 +147,7 @@ class ServerProcess:
 
     @property
     def pid(self) -> int:
-        """The process that serves requests (gunicorn's single worker, or the werkzeug process)."""
+        """The process that serves requests (gunicorn's first worker, or the werkzeug process)."""
         import psutil
 
         if self.server == "gunicorn":
@@ -149,6 +155,16 @@ class ServerProcess:
             if children:
                 return children[0].pid
         return self.proc.pid
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process of the server: gunicorn's master and all its workers (werkzeug: one)."""
+        import psutil
+
+        try:
+            return [self.proc.pid, *(c.pid for c in psutil.Process(self.proc.pid).children(recursive=True))]
+        except psutil.NoSuchProcess:
+            return [self.proc.pid]
 
     def log_tail(self, chars: int = 2000) -> str:
         try:
@@ -175,6 +191,50 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ProcessTreeCpu:
+    """CPU time of a set of processes (a server's master and workers) over a window.
+
+    ``start()`` reads each process's CPU times, ``stop()`` the same again; a process that ended in
+    between is listed in ``lost`` (its time is missing from the sum).
+    """
+
+    def __init__(self, pids: list[int]) -> None:
+        import psutil
+
+        self._procs = [psutil.Process(pid) for pid in pids]
+
+    def start(self) -> ProcessTreeCpu:
+        self._t0 = time.perf_counter()
+        self._times0 = [p.cpu_times() for p in self._procs]
+        return self
+
+    def stop(self) -> dict:
+        """``{"processes", "user_s", "system_s", "percent", "per_process_percent", "lost"}``; percent
+        is of one core (200 = two cores busy)."""
+        import psutil
+
+        wall = max(time.perf_counter() - self._t0, 1e-9)
+        user = system = 0.0
+        per_process, lost = [], []
+        for proc, t0 in zip(self._procs, self._times0, strict=True):
+            try:
+                t1 = proc.cpu_times()
+            except psutil.Error:
+                lost.append(proc.pid)
+                continue
+            du, ds = t1.user - t0.user, t1.system - t0.system
+            user, system = user + du, system + ds
+            per_process.append(round(100.0 * (du + ds) / wall, 1))
+        return {
+            "processes": len(self._procs),
+            "user_s": round(user, 3),
+            "system_s": round(system, 3),
+            "percent": round(100.0 * (user + system) / wall, 1),
+            "per_process_percent": per_process,
+            "lost": lost,
+        }
 
 
 @dataclass
@@ -287,10 +347,15 @@ def run_level(
     warmup_frames: int,
     frame_id: str,
     server_pid: int,
+    server_pids: list[int] | None = None,
     connect_timeout_s: float = 120.0,
     reply_timeout_s: float = 10.0,
 ) -> dict:
-    """``clients`` concurrent clients for ``duration_s`` seconds; returns the level's summary."""
+    """``clients`` concurrent clients for ``duration_s`` seconds; returns the level's summary.
+
+    server_pid : the process whose memory is reported (a worker); server_pids : every process of the
+        server, whose CPU time is summed (default: ``server_pid`` alone)
+    """
     from urllib.parse import quote
 
     endpoint = f"{url}/tryon/ws?frame={quote(frame_id)}"
@@ -328,14 +393,28 @@ def run_level(
     for t in threads:
         t.start()
     monitor = ResourceMonitor(pid=server_pid, interval_s=0.25)
+    tree = ProcessTreeCpu(server_pids or [server_pid])
     try:
         start.wait(timeout=connect_timeout_s + 60)
     except threading.BrokenBarrierError as exc:
         raise WebBenchError("clients did not get ready in time") from exc
     monitor.start()
+    tree.start()
     for t in threads:
         t.join(duration_s + reply_timeout_s + 30)
+    tree_cpu = tree.stop()
     server_resources = monitor.stop()
+    # CPU is the whole server's: master and every worker (the memory figures stay one worker's).
+    cpu = server_resources["cpu"]
+    cores = max(len(cpu["system_per_core_percent"]), 1)
+    cpu.update(
+        process_percent=tree_cpu["percent"],
+        process_user_s=tree_cpu["user_s"],
+        process_system_s=tree_cpu["system_s"],
+        processes=tree_cpu["processes"],
+        per_process_percent=tree_cpu["per_process_percent"],
+        others_percent=round(max(0.0, cpu["system_percent"] - tree_cpu["percent"] / cores), 1),
+    )
     for c in workers:
         c.close()
     per_client = [c.stats.to_json(window[k] or duration_s) for k, c in enumerate(workers)]
@@ -343,7 +422,6 @@ def run_level(
     all_server = {s: [v for c in workers for v in c.stats.server_ms[s]] for s in SERVER_STAGES}
     all_rtt = [v for c in workers for v in c.stats.rtt_ms]
     server_summary = summarize(all_server["server"])
-    cpu = server_resources["cpu"]
     cores_busy = cpu["process_percent"] / 100.0  # server CPU seconds per second of the window
     answered = sum(c.stats.answered for c in workers)
     cpu_s = cpu["process_user_s"] + cpu["process_system_s"]
@@ -385,10 +463,12 @@ def run_web(
     server: str = "gunicorn",
     on_level: object | None = None,
     tracking: str = "keyframe",
+    workers: int = 1,
 ) -> dict:
     """The whole web benchmark: one server, each level in turn. ``frames`` are (H, W, 3) BGR.
 
     tracking : "keyframe" or "every-frame", how the server's live sessions track faces
+    workers : gunicorn worker processes
     """
     if tracking not in ("keyframe", "every-frame"):
         raise WebBenchError(f"tracking must be 'keyframe' or 'every-frame', got {tracking!r}")
@@ -396,7 +476,11 @@ def run_web(
     height, width = frames[0].shape[:2]
     results = []
     with ServerProcess(
-        face_model, max_live=max(8, max(levels)), server=server, keyframes=tracking == "keyframe"
+        face_model,
+        max_live=max(8, max(levels)),
+        server=server,
+        keyframes=tracking == "keyframe",
+        workers=workers,
     ) as proc:
         for n in levels:
             log.info("web: %d client(s)", n)
@@ -408,6 +492,7 @@ def run_web(
                 warmup_frames=warmup_frames,
                 frame_id=frame_id,
                 server_pid=proc.pid,
+                server_pids=proc.pids,
             )
             if level["failures"] and not any(p["frames_answered"] for p in level["per_client"]):
                 raise WebBenchError(
@@ -418,7 +503,8 @@ def run_web(
                 on_level(level)  # type: ignore[operator]
             time.sleep(1.0)  # let the server close the sessions of this level
     return {
-        "server": SERVER_DESCRIPTIONS[server],
+        "server": SERVER_DESCRIPTIONS[server].format(workers=workers),
+        "workers": workers,
         "tracking": tracking,
         "resolution": f"{width}x{height}",
         "jpeg_quality_client": 80,

@@ -2,9 +2,12 @@
 
 Two servers:
 
-* ``gunicorn`` (default, the production setup of ``docs/web.md``: one ``gthread`` worker) —
-  :func:`gunicorn_command` builds the command line; the app comes from :func:`gunicorn_app`, which
-  reads its settings from ``TRYON_BENCH_*`` environment variables;
+* ``gunicorn`` (default, the production setup of ``docs/web.md``: ``gthread`` workers, one unless
+  asked for more) — :func:`gunicorn_command` builds the command line; the app comes from
+  :func:`gunicorn_app`, which reads its settings from ``TRYON_BENCH_*`` environment variables. Each
+  worker is a process of its own, with its own app, pipelines and GL thread; a live try-on's state
+  lives in its WebSocket connection (``web.tryon_live.session.LiveSession``), so whichever worker
+  accepts a connection serves it to the end, and the live-session limit is per worker;
 * ``werkzeug`` — ``python -m benchmarks.web_server --instance DIR`` serves the app with werkzeug's
   threaded server on a free port and prints ``{"port": N, "pid": P}`` once it listens. It serves
   until SIGTERM/SIGINT or until its standard input closes (so it never outlives the benchmark).
@@ -57,9 +60,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gunicorn_command(port: int, threads: int) -> list[str]:
+def gunicorn_command(port: int, threads: int, workers: int = 1) -> list[str]:
+    """gunicorn serving the app on ``127.0.0.1:port`` with ``workers`` gthread workers of ``threads``."""
+    if workers < 1 or threads < 1:
+        raise ValueError(f"workers and threads must be at least 1, got {workers} and {threads}")
     return [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
         "--log-level", "warning", "benchmarks.web_server:gunicorn_app()",
     ]  # fmt: skip
