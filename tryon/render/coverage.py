@@ -108,8 +108,11 @@ class CoveragePass:
             self._dims = cap
         return int(self._fb), int(self._half_fb)  # type: ignore[arg-type]
 
-    def read(self, renderer: Any, scene: Any, flags: int, width: int, height: int) -> np.ndarray:
-        """The frame's (h, w) uint8 coverage of each tile pixel, row 0 at the top.
+    def draw(self, renderer: Any, scene: Any, flags: int, width: int, height: int) -> None:
+        """Queue the coverage pass of a ``width x height`` tile (read it with :meth:`read`).
+
+        Issued before the shaded tile is read back, llvmpipe rasterises it while the caller waits for
+        the shaded tile, instead of after.
 
         renderer : the pyrender renderer that has just drawn ``scene`` (its programs and camera are
             reused: the projection of a viewport FACTOR times larger is the same matrix, since pixel
@@ -172,7 +175,12 @@ class CoveragePass:
         GL_3_0.glBlitFramebuffer(
             0, 0, big_w, big_h, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
         )
-        GL_3_0.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, half_fb)
+
+    def read(self, width: int, height: int) -> np.ndarray:
+        """The frame's (h, w) uint8 coverage of each pixel of the tile last drawn, row 0 at the top."""
+        from OpenGL import GL
+
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._half_fb)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         buf = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
         return np.frombuffer(buf, dtype=np.uint8).reshape(height, width)[::-1]

@@ -383,6 +383,8 @@ def _make_tile_renderer_class() -> type:
                 GL.glBlitFramebuffer(
                     0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
                 )
+            if self.post_pass == "coverage":
+                self.coverage.draw(self, scene, flags, width, height)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
             if self.post_pass == "fxaa":
                 self.fxaa.apply([int(self._main_cb)], width, height)  # leaves its output bound for reading
@@ -398,7 +400,7 @@ def _make_tile_renderer_class() -> type:
             if self.post_pass == "coverage":
                 from tryon.render.coverage import resolve_edges
 
-                rgba = resolve_edges(rgba, self.coverage.read(self, scene, flags, width, height))
+                rgba = resolve_edges(rgba, self.coverage.read(width, height))
             return rgba, None
 
     return TileRenderer
