@@ -122,7 +122,7 @@ class CoveragePass:
         from OpenGL.raw.GL.VERSION import GL_1_0, GL_3_0, GL_3_1
         from pyrender.constants import ProgramFlags, RenderFlags
 
-        fb, half_fb = self._framebuffers(width, height)
+        fb, _ = self._framebuffers(width, height)
         big_w, big_h = FACTOR * width, FACTOR * height
         GL_3_0.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, fb)
         GL_1_0.glViewport(0, 0, big_w, big_h)
@@ -168,18 +168,20 @@ class CoveragePass:
                     GL_3_1.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
         GL_3_0.glBindVertexArray(0)
         GL.glUseProgram(0)
-        # A linear blit to exactly half size samples each pixel's centre at the corner of its 2 x 2
-        # samples: their mean.
-        GL_3_0.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fb)
-        GL_3_0.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, half_fb)
-        GL_3_0.glBlitFramebuffer(
-            0, 0, big_w, big_h, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
-        )
 
     def read(self, width: int, height: int) -> np.ndarray:
         """The frame's (h, w) uint8 coverage of each pixel of the tile last drawn, row 0 at the top."""
         from OpenGL import GL
+        from OpenGL.raw.GL.VERSION import GL_3_0
 
+        # A linear blit to exactly half size samples each pixel's centre at the corner of its 2 x 2
+        # samples: their mean. (It waits for the pass to be drawn, so it is issued here, after the
+        # shaded tile has been read back, not when the pass is queued.)
+        GL_3_0.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fb)
+        GL_3_0.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_fb)
+        GL_3_0.glBlitFramebuffer(
+            0, 0, FACTOR * width, FACTOR * height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR
+        )
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._half_fb)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
         buf = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
