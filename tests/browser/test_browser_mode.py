@@ -180,7 +180,9 @@ def _live_check(context, face_model, received) -> None:
         f"mean |canvas - camera| around the eyes {rims[0]:.1f} / {rims[1]:.1f}; chin {chin_diff:.2f}; "
         f"corner {corner_diff:.2f} (grey levels)"
     )
-    assert min(rims) > 6.0, rims
+    # The rims, mostly: a clear lens filters the skin behind it and adds only its sheen (about 5.5
+    # grey levels over the box in December 2026; 6 before the lens was a filter and drew its sheen once).
+    assert min(rims) > 4.0, rims
     # negative control: where no glasses are drawn, the canvas is the camera picture
     assert chin_diff < 2.0 and corner_diff < 2.0, (chin_diff, corner_diff)
 

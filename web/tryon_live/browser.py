@@ -41,7 +41,6 @@ VENDOR_FILES = frozenset(
         "three/build/three.module.js",
         "three/build/three.core.js",
         "three/examples/jsm/loaders/GLTFLoader.js",
-        "three/examples/jsm/environments/RoomEnvironment.js",
         "three/examples/jsm/utils/BufferGeometryUtils.js",
         "three/examples/jsm/utils/SkeletonUtils.js",
         "@mediapipe/tasks-vision/vision_bundle.mjs",

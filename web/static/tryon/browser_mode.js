@@ -9,13 +9,17 @@
  * /api/frames/<id>/placement.json). Tracking runs in requestVideoFrameCallback, once per new camera
  * frame, so the page's own events are never blocked for longer than one frame's work.
  *
+ * The glasses are lit as the core lights them: the light estimated from the face, an environment taken
+ * from the camera frame itself that metals and lenses reflect, lenses that filter the skin behind them
+ * under a Fresnel sheen the anti-reflective option cuts (reflections.js), temples that fade out.
+ *
  * start(options) resolves to an engine, or rejects with an Error whose `code` says what went wrong:
  * "unsupported" (no WebGL2 / WebAssembly), "model_missing", "model_hash", "engine" (anything else).
  */
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
-import { RoomEnvironment } from "three/addons/environments/RoomEnvironment.js";
 import { PoseSmoother } from "./one_euro.js";
+import { CameraEnvironment, lensMaterial } from "./reflections.js";
 import {
   anchorsPx, estimateLighting, EyeFitHold, eyeFit, intrinsics, matrixFromRows, modelMatrix, neutralLighting
 } from "./placement.js";
@@ -133,7 +137,7 @@ function templeFade(spec, zMm) {
   return t * t * (3 - 2 * t);
 }
 
-function prepareGlasses(spec, frame, gltf) {
+function prepareGlasses(spec, frame, gltf, environment, ambient) {
   var roles = (gltf.scene.userData && gltf.scene.userData.roles) || {};
   var lens = frame.lens;
   var lensYs = [];
@@ -148,6 +152,7 @@ function prepareGlasses(spec, frame, gltf) {
     if (!o.isMesh) return;
     var p = o.geometry.attributes.position;
     var colours = new Float32Array(p.count * 4);
+    var opacity = new Float32Array(p.count);
     var faded = false;
     for (var i = 0; i < p.count; i++) {
       var a;
@@ -159,26 +164,25 @@ function prepareGlasses(spec, frame, gltf) {
         if (a < 1) faded = true;
       }
       colours.set([1, 1, 1, a], i * 4);
+      opacity[i] = a;
     }
     o.frustumCulled = false;
-    o.material = o.material.clone();   // the loader shares one material between parts
     if (roles[o.name] === "lens") {
+      o.geometry.setAttribute("lensOpacity", new THREE.BufferAttribute(opacity, 1));
+      o.material.dispose();
+      o.material = lensMaterial(spec, lens, environment, ambient);
+      o.renderOrder = 2;   // transparent lenses last
+      return;
+    }
+    o.material = o.material.clone();   // the loader shares one material between parts
+    if (faded) {
       o.geometry.setAttribute("color", new THREE.BufferAttribute(colours, 4));
       o.material.vertexColors = true;
       o.material.transparent = true;
-      o.material.opacity = 1.0;
-      o.material.depthWrite = false;
-      o.renderOrder = 2;   // transparent lenses last
-    } else {
-      if (faded) {
-        o.geometry.setAttribute("color", new THREE.BufferAttribute(colours, 4));
-        o.material.vertexColors = true;
-        o.material.transparent = true;
-      }
-      o.renderOrder = 1;
     }
+    o.renderOrder = 1;
     o.material.side = THREE.DoubleSide;
-    o.material.needsUpdate = true;
+    environment.patch(o.material);   // sets needsUpdate
   });
   var group = new THREE.Group();
   group.add(gltf.scene);
@@ -230,10 +234,10 @@ class Engine {
     this.renderer.outputColorSpace = THREE.SRGBColorSpace;
     this.scene = new THREE.Scene();
     this.background = null;   // made once the camera's size is known
-    // a neutral room for metals and lenses to reflect; its level follows the light estimate
-    var pmrem = new THREE.PMREMGenerator(this.renderer);
-    this.scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture;
-    pmrem.dispose();
+    // what metals and lenses reflect: the camera frame, as the core takes it (reflections.js)
+    this.environment = new CameraEnvironment(spec);
+    this.ambientUniform = { value: new THREE.Vector3() };
+    this.reflections = options.reflections !== false;   // false: a uniform room (benchmarks' control)
     this.ambient = new THREE.AmbientLight(0xffffff, 1);
     this.key = new THREE.DirectionalLight(0xffffff, 1);
     this.scene.add(this.ambient, this.key, this.key.target);
@@ -267,7 +271,7 @@ class Engine {
       new GLTFLoader().loadAsync(base + "/model.glb?" + q)
     ]);
     var frame = loaded[0];
-    var glasses = prepareGlasses(this.spec, frame, loaded[1]);
+    var glasses = prepareGlasses(this.spec, frame, loaded[1], this.environment, this.ambientUniform);
     if (this.glasses) {
       this.scene.remove(this.glasses);
       this.glasses.traverse(function (o) { if (o.isMesh) { o.geometry.dispose(); o.material.dispose(); } });
@@ -290,7 +294,8 @@ class Engine {
     // the light travels along keyDirection: it sits on the opposite side of the target
     this.key.position.set(-l.keyDirection[0] * 100, -l.keyDirection[1] * 100, -l.keyDirection[2] * 100);
     this.key.target.position.set(0, 0, 0);
-    this.scene.environmentIntensity = (l.ambient[0] + l.ambient[1] + l.ambient[2]) / 3 / this.spec.lighting.ambient_share;
+    this.ambientUniform.value.set(l.ambient[0], l.ambient[1], l.ambient[2]);
+    this.environment.update(this.reflections ? l.environment : null, l.ambient, this.spec.lighting.ambient_share);
   }
 
   run() {
@@ -365,11 +370,13 @@ class Engine {
       this.glasses.visible = true;
       this.occluder.visible = true;
       if (this.state.frames % LIGHT_EVERY_FRAMES === 0) {
+        var tLight = performance.now();
         var bbox = bboxOf(lm, w, h);
         var image = this.lightCtx.getImageData(0, 0, w, h);
-        this.lighting = estimateLighting(this.spec, image, bbox);
+        this.lighting = estimateLighting(this.spec, image, bbox, this.reflections);
         this.state.lighting = this.lighting;
         this.applyLighting();
+        this.state.lightMs = performance.now() - tLight;
       }
       this.state.anchors = anchorsPx(this.spec, this.frame, pose, fit, k);
       this.state.fit = fit;
@@ -465,6 +472,7 @@ class Engine {
     if (this.handle !== undefined && this.video.cancelVideoFrameCallback) this.video.cancelVideoFrameCallback(this.handle);
     try { this.landmarker.close(); } catch (e) { /* already closed */ }
     if (this.stillLandmarker) { try { this.stillLandmarker.close(); } catch (e) { /* closed */ } }
+    this.environment.dispose();
     this.renderer.dispose();
     this.renderer.forceContextLoss();
     if (this.canvas.parentNode) this.canvas.parentNode.removeChild(this.canvas);

@@ -131,9 +131,10 @@ export function neutralLighting(spec) {
 
 /**
  * The room's light from the face (estimate_lighting): image is an ImageData of the whole frame (RGBA),
- * bbox [x, y, w, h] of the face in pixels.
+ * bbox [x, y, w, h] of the face in pixels. withEnvironment (default true): also the reflected
+ * environment (environmentMap); false leaves it null (then the uniform room is reflected).
  */
-export function estimateLighting(spec, image, bbox) {
+export function estimateLighting(spec, image, bbox, withEnvironment) {
   var L = spec.lighting;
   var x = bbox[0], y = bbox[1], w = bbox[2], h = bbox[3];
   if (w < 4 || h < 4) return neutralLighting(spec);
@@ -170,7 +171,7 @@ export function estimateLighting(spec, image, bbox) {
     keyColor: colour.map(function (c) { return c / cmax; }),
     keyIntensity: radiance * L.key_share * cmax,
     keyDirection: [-dx, -dy - 0.2, -1.0],
-    environment: environmentMap(spec, image, bbox, faceLuma, radiance, colour)
+    environment: withEnvironment === false ? null : environmentMap(spec, image, bbox, faceLuma, radiance, colour)
   };
 }
 
