@@ -337,3 +337,37 @@ def test_coverage_resolve_mixes_the_colours_on_either_side_of_an_edge() -> None:
     np.testing.assert_array_equal(resolve_edges(tile, (coverage >= 128).astype(np.uint8) * 255), tile)
     with pytest.raises(ValueError, match="does not match the tile"):
         resolve_edges(tile, coverage[:4])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TRYON_VIDEO_AA", "smaa", "TRYON_VIDEO_AA must be one of none, fxaa, coverage"),
+        ("TRYON_SUPERSAMPLE", "x2", "TRYON_SUPERSAMPLE must be a whole number"),
+        ("TRYON_MSAA_SAMPLES", "four", "TRYON_MSAA_SAMPLES must be a whole number"),
+    ],
+)
+def test_video_command_reports_a_bad_anti_aliasing_setting_in_one_line(
+    shared: Path,
+    face_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    from tryon.cli import main
+
+    for name in ("TRYON_VIDEO_AA", "TRYON_SUPERSAMPLE", "TRYON_MSAA_SAMPLES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, value)
+    out = tmp_path / "out.mp4"
+    clip = shared / "video" / "single_face_480x332.mp4"
+    code = main(
+        ["--face-model", str(face_model), "video", str(clip), str(out), "--frame", "torino-rectangle"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err, err
+    assert not out.exists()  # nothing half-written

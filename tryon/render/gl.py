@@ -45,6 +45,11 @@ class RenderError(RuntimeError):
     """The renderer could not start or draw; the message says what to install or change."""
 
 
+class RenderSettingError(RenderError, ValueError):
+    """A render setting (an option or its environment variable) has a value it cannot take; the message
+    names the setting and the values it can take."""
+
+
 def _select_platform(backend: Backend) -> None:
     wanted = {"egl": "egl", "osmesa": "osmesa", "window": None}[backend]
     current = os.environ.get("PYOPENGL_PLATFORM")
@@ -498,9 +503,14 @@ def resolve_msaa(requested: int | None, *, still: bool) -> int:
     """The anti-aliasing sample count: the request, else ``$TRYON_MSAA_SAMPLES``, else 4 (still) / 0."""
     if requested is not None:
         return int(requested)
-    env = os.environ.get("TRYON_MSAA_SAMPLES")
+    env = os.environ.get("TRYON_MSAA_SAMPLES", "").strip()
     if env:
-        return int(env)
+        try:
+            return int(env)
+        except ValueError:
+            raise RenderSettingError(
+                f"TRYON_MSAA_SAMPLES must be a whole number such as 4, got {env!r}"
+            ) from None
     return 4 if still else 0
 
 
@@ -513,9 +523,11 @@ def resolve_supersample(requested: int | None) -> int:
         try:
             requested = int(env)
         except ValueError:
-            raise ValueError(f"TRYON_SUPERSAMPLE must be a whole number such as 2, got {env!r}") from None
+            raise RenderSettingError(
+                f"TRYON_SUPERSAMPLE must be a whole number such as 2, got {env!r}"
+            ) from None
     if not 1 <= int(requested) <= 4:
-        raise ValueError(f"supersampling must be 1 (none) to 4, got {requested}")
+        raise RenderSettingError(f"supersampling must be 1 (none) to 4, got {requested}")
     return int(requested)
 
 
@@ -541,7 +553,7 @@ def resolve_video_aa(requested: str | None, supersample: int | None = None) -> V
     """
     if requested is not None:
         if requested not in VIDEO_AA_METHODS:
-            raise ValueError(
+            raise RenderSettingError(
                 f"video anti-aliasing must be one of {', '.join(VIDEO_AA_METHODS)}, got {requested!r}"
             )
         return requested  # type: ignore[return-value]
@@ -550,7 +562,9 @@ def resolve_video_aa(requested: str | None, supersample: int | None = None) -> V
     env = os.environ.get("TRYON_VIDEO_AA", "").strip()
     if env:
         if env.lower() not in VIDEO_AA_METHODS:
-            raise ValueError(f"TRYON_VIDEO_AA must be one of {', '.join(VIDEO_AA_METHODS)}, got {env!r}")
+            raise RenderSettingError(
+                f"TRYON_VIDEO_AA must be one of {', '.join(VIDEO_AA_METHODS)}, got {env!r}"
+            )
         return env.lower()  # type: ignore[return-value]
     if os.environ.get("TRYON_SUPERSAMPLE", "").strip():
         return _from_factor(resolve_supersample(None))
@@ -587,7 +601,7 @@ def gl_worker(backend: Backend | None = None) -> GLWorker:
     """
     backend = backend or os.environ.get("TRYON_RENDER_BACKEND", "egl")  # type: ignore[assignment]
     if backend not in ("egl", "osmesa", "window"):
-        raise ValueError(f"render backend must be 'egl', 'osmesa' or 'window', got {backend!r}")
+        raise RenderSettingError(f"render backend must be 'egl', 'osmesa' or 'window', got {backend!r}")
     with _WORKERS_LOCK:
         if _WORKERS:
             (existing,) = _WORKERS.values()
