@@ -259,7 +259,9 @@ class Engine {
     this.frameTimes = [];
     this.state = {
       delegate: made.delegate, frames: 0, faces: 0, fps: 0, trackMs: 0, renderMs: 0, anchors: null,
-      faceFound: false, width: 0, height: 0, look: null, landmarks: null, lighting: this.lighting
+      faceFound: false, width: 0, height: 0, look: null, landmarks: null, lighting: this.lighting,
+      // running sums since the start, for benchmarks (differences over a window give means)
+      totals: { frames: 0, trackMs: 0, renderMs: 0, lightMs: 0, lightUpdates: 0 }
     };
   }
 
@@ -377,6 +379,8 @@ class Engine {
         this.state.lighting = this.lighting;
         this.applyLighting();
         this.state.lightMs = performance.now() - tLight;
+        this.state.totals.lightMs += this.state.lightMs;
+        this.state.totals.lightUpdates += 1;
       }
       this.state.anchors = anchorsPx(this.spec, this.frame, pose, fit, k);
       this.state.fit = fit;
@@ -397,6 +401,9 @@ class Engine {
     this.state.trackMs = t1 - t0;
     this.state.copyMs = tCopy - t0;
     this.state.renderMs = t2 - t1;
+    this.state.totals.frames += 1;
+    this.state.totals.trackMs += this.state.trackMs;
+    this.state.totals.renderMs += this.state.renderMs;
     this.frameTimes.push(t2);
     if (this.frameTimes.length > FPS_WINDOW) this.frameTimes.shift();
     var n = this.frameTimes.length;

@@ -1,0 +1,132 @@
+"""What the browser mode's reflections cost the page: camera-frame environment on vs off, interleaved.
+
+``python -m benchmarks.browser_reflections [--seconds 8] [--rounds 3] [--json out.json]`` starts the web
+app (:mod:`benchmarks.web_server`) and one headless Chromium whose fake webcam plays the shared office
+clip, opens the try-on page in browser mode (``milano-round``, clear lens), and then alternates, in
+one page, ``rounds`` times (the order swapped every round): the reflections **on** (the environment
+map taken from the camera frame at every light estimate, reflected by the rims and the lens sheen) and
+**off** (the engine's ``reflections = false``: the same shaders reflect a uniform room and the map is
+not computed). For each state it sums, over ``seconds`` of live try-on, the frames shown and the
+engine's own timings (``state.totals``): tracking, render (light estimate + three.js render) per
+frame, and the light estimate per update (every third frame). The figures compare the two states
+only within one run; the machine's load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.browser_mode import CLIP, FACE_MODEL, FIRST_FRAME_TIMEOUT_MS, start_server
+
+log = logging.getLogger(__name__)
+
+TOTALS_JS = "() => Object.assign({}, window.tryon.engineState.totals)"
+SETTLE_SECONDS = 1.0
+
+
+def _window(page: Any, reflections: bool, seconds: float) -> dict:
+    """Switch the reflections, let a light update happen, then sum ``seconds`` of frames."""
+    page.evaluate(f"() => {{ window.tryon.browser.reflections = {str(reflections).lower()}; }}")
+    time.sleep(SETTLE_SECONDS)
+    t0, start = time.perf_counter(), page.evaluate(TOTALS_JS)
+    time.sleep(seconds)
+    t1, end = time.perf_counter(), page.evaluate(TOTALS_JS)
+    delta = {k: end[k] - start[k] for k in start}
+    return {"wall_s": t1 - t0, **delta}
+
+
+def _summary(windows: list[dict]) -> dict:
+    total = {k: sum(w[k] for w in windows) for k in windows[0]}
+    frames = max(total["frames"], 1)
+    return {
+        "frames": int(total["frames"]),
+        "page_fps": round(total["frames"] / total["wall_s"], 2),
+        "track_ms_per_frame": round(total["trackMs"] / frames, 2),
+        "render_ms_per_frame": round(total["renderMs"] / frames, 2),
+        "light_ms_per_update": round(total["lightMs"] / max(total["lightUpdates"], 1), 2),
+        "light_updates": int(total["lightUpdates"]),
+    }
+
+
+def run(seconds: float, rounds: int) -> dict:
+    """The interleaved measurement (see the module docstring)."""
+    from web.screenshots import chromium, write_y4m
+
+    with tempfile.TemporaryDirectory(prefix="tryon-reflections-bench-") as tmp:
+        tmp_path = Path(tmp)
+        y4m = write_y4m(CLIP, tmp_path / "webcam.y4m", 300)
+        proc, port, _ = start_server(tmp_path / "instance", FACE_MODEL)
+        try:
+            url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
+            windows: dict[str, list[dict]] = {"on": [], "off": []}
+            with chromium(y4m) as browser:
+                context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+                page = context.new_page()
+                page.goto(url)
+                page.wait_for_function(
+                    "() => window.tryon.engineState && window.tryon.engineState.frames >= 10",
+                    timeout=FIRST_FRAME_TIMEOUT_MS,
+                )
+                load_before = os.getloadavg()
+                for i in range(rounds):
+                    for state in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                        windows[state].append(_window(page, state == "on", seconds))
+                load_after = os.getloadavg()
+                delegate = page.evaluate("() => window.tryon.engineState.delegate")
+                context.close()
+            on, off = _summary(windows["on"]), _summary(windows["off"])
+            return {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "load_average_before": load_before,
+                    "load_after": load_after,
+                },
+                "clip": CLIP.name,
+                "delegate": delegate,
+                "seconds_per_window": seconds,
+                "rounds": rounds,
+                "reflections_on": on,
+                "reflections_off": off,
+                "fps_ratio_on_to_off": round(on["page_fps"] / max(off["page_fps"], 1e-9), 3),
+                "render_ms_ratio_on_to_off": round(
+                    on["render_ms_per_frame"] / max(off["render_ms_per_frame"], 1e-9), 3
+                ),
+            }
+        finally:
+            if proc.stdin:
+                proc.stdin.close()
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.browser_reflections", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per window (default 8)")
+    parser.add_argument("--rounds", type=int, default=3, help="on/off pairs (default 3)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for path in (CLIP, FACE_MODEL):
+        if not path.is_file():
+            parser.error(f"{path} is missing (the shared data beside the repository)")
+    if args.seconds <= 0 or args.rounds < 1:
+        parser.error("--seconds must be positive and --rounds at least 1")
+    result = run(args.seconds, args.rounds)
+    text = json.dumps(result, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    log.info("%s", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
