@@ -138,7 +138,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[1],
         metavar="N,...",
         help="gunicorn worker processes, one web run per count and tracking mode (default 1; each "
-        "worker has its own pipelines and GL thread; the last run is the reported web result)",
+        "worker has its own pipelines and GL thread; repeat counts to interleave rounds, e.g. 1,2,1,2; "
+        "the last run is the reported web result)",
     )
     p.add_argument(
         "--web-server",

@@ -279,6 +279,15 @@ def _clip_info(clip: DecodedClip) -> dict:
     }
 
 
+def web_run_key(tracking: str, workers: int, runs: dict) -> str:
+    """The key of one web run in ``result["web_runs"]``: the tracking mode, ", N workers" when N > 1,
+    and " #2", " #3"... when the same pair runs again (``--web-workers 1,2,1,2``: interleaved rounds)."""
+    key = tracking if workers == 1 else f"{tracking}, {workers} workers"
+    if key in runs:
+        key = f"{key} #{sum(k.split(' #')[0] == key for k in runs) + 1}"
+    return key
+
+
 def _mode_line(res: str, run: dict) -> str:
     st = run["stages_ms"]
     return (
@@ -527,7 +536,7 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
         runs = {}
         last: dict = {}
         for tracking, workers in ((t, w) for w in config.web_workers for t in config.web_tracking):
-            key = tracking if workers == 1 else f"{tracking}, {workers} workers"
+            key = web_run_key(tracking, workers, runs)
 
             def level_line(level: dict, key: str = key) -> None:
                 say(

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from benchmarks.harness import BenchConfig
+from benchmarks.harness import BenchConfig, web_run_key
 from benchmarks.inputs import InputError
 from benchmarks.web_load import ProcessTreeCpu, ServerProcess, WebBenchError
 from benchmarks.web_server import gunicorn_command
@@ -83,3 +83,22 @@ def test_cpu_is_summed_over_every_process() -> None:
     assert summed["processes"] == 2 and len(summed["per_process_percent"]) == 2 and not summed["lost"]
     assert total >= 2 * BURN_S * 0.9  # both burners' time is there ...
     assert alone["user_s"] + alone["system_s"] < 0.6 * total  # ... where one process holds about half
+
+
+def test_interleaved_runs_keep_their_own_keys() -> None:
+    runs: dict[str, int] = {}
+    for tracking, workers in [
+        ("keyframe", 1),
+        ("keyframe", 2),
+        ("keyframe", 1),
+        ("keyframe", 2),
+        ("every-frame", 1),
+    ]:
+        runs[web_run_key(tracking, workers, runs)] = workers
+    assert list(runs) == [
+        "keyframe",
+        "keyframe, 2 workers",
+        "keyframe #2",
+        "keyframe, 2 workers #2",
+        "every-frame",
+    ]
