@@ -11,8 +11,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
+from shared_data import shared_file
 
 from benchmarks.harness import BenchConfig, web_run_key
 from benchmarks.inputs import InputError
@@ -102,3 +104,25 @@ def test_interleaved_runs_keep_their_own_keys() -> None:
         "keyframe, 2 workers #2",
         "every-frame",
     ]
+
+
+def test_two_workers_serve_live_clients(face_model: Path) -> None:
+    """A real gunicorn with two workers: both clients are answered and the CPU counts three processes."""
+    from benchmarks.inputs import decode_clip
+    from benchmarks.web_load import run_web
+
+    clip = decode_clip(shared_file("video", "webcam_office_640x480.avi"), (640, 480), max_frames=20)
+    web = run_web(
+        clip.frames,
+        levels=[2],
+        duration_s=1.5,
+        warmup_frames=2,
+        frame_id="milano-round",
+        face_model=str(face_model),
+        workers=2,
+    )
+    (level,) = web["levels"]
+    assert web["workers"] == 2 and "2 gthread worker(s)" in web["server"]
+    assert all(c["frames_answered"] > 0 and c["failure"] is None for c in level["per_client"])
+    assert level["server_cpu"]["processes"] == 3  # gunicorn's master and its two workers
+    assert level["server_cpu_ms_per_frame"] > 0
