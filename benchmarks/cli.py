@@ -106,6 +106,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="multisampling of the baseline's whole-frame render (default 4, pyrender's own)",
     )
+    p.add_argument(
+        "--video-aa",
+        choices=("none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4"),
+        default=None,
+        help="video anti-aliasing of the timed modes (default $TRYON_VIDEO_AA, else none); "
+        "python -m benchmarks.antialias compares them interleaved",
+    )
     p.add_argument("--sweep", action="store_true", help="also run the mesh-complexity sweep")
     p.add_argument(
         "--sweep-triangles",
@@ -192,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         face_model=getattr(args, "face_model", None),
         pool_mb=args.pool_mb,
         baseline_msaa=args.baseline_msaa,
+        video_aa=args.video_aa,
         sweep=args.sweep,
         sweep_triangles=args.sweep_triangles,
         sweep_resolution=args.sweep_resolution,

@@ -76,6 +76,8 @@ class BenchConfig:
     #: gunicorn worker processes, one web run per count and tracking mode
     web_workers: list[int] = field(default_factory=lambda: [1])
     baseline_msaa: int = 4  # pyrender's default, what a first version renders with
+    #: video anti-aliasing of the timed modes (RenderOptions.video_aa); None: $TRYON_VIDEO_AA, else none
+    video_aa: str | None = None
     progress: bool = True
     retry_noisy: int = 0  # run a measurement again (up to this many times) when others used the CPU
     noise_threshold: float = 10.0  # percent of all cores used by other processes that counts as noisy
@@ -251,9 +253,12 @@ def _render_settings(options: object, baseline_msaa: int) -> dict:
     render = options.render  # type: ignore[attr-defined]
     out: dict = {"pipeline": {"region_only": render.region_only, "occlusion": render.occlusion}}
     try:
-        from tryon.render import resolve_msaa
+        from tryon.render import resolve_msaa, resolve_video_aa
 
         out["pipeline"]["msaa_samples"] = resolve_msaa(getattr(render, "msaa_samples", None), still=False)
+        out["pipeline"]["video_aa"] = resolve_video_aa(
+            getattr(render, "video_aa", None), getattr(render, "supersample", None)
+        )
     except ImportError:
         out["pipeline"]["msaa_samples"] = None
     out["baseline"] = {
@@ -306,6 +311,7 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
     """
     from models3d.configurator import configure
     from tryon.pipeline import PipelineOptions
+    from tryon.render import RenderOptions
 
     config.validate()
     say = report or (lambda line: log.info("%s", line))
@@ -335,7 +341,12 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
         rebuilt = sweep_model(config.frame_id, config.triangles)
         glasses, model_method = rebuilt.model, rebuilt.method
     machine = machine_info()  # also starts the GL worker
-    options = PipelineOptions(max_faces=1, running_mode="video", model_path=face_model)
+    options = PipelineOptions(
+        max_faces=1,
+        running_mode="video",
+        model_path=face_model,
+        render=RenderOptions(video_aa=config.video_aa),
+    )
 
     clips = _Clips(config, config.progress)
     for size in config.resolutions:
