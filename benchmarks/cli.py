@@ -48,6 +48,8 @@ def _modes(text: str) -> list[str]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from tryon.render.gl import VIDEO_AA_METHODS
+
     p = subparsers.add_parser(
         "bench",
         help="benchmark the render loop (throughput, latency, stages, CPU, memory)",
@@ -108,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--video-aa",
-        choices=("none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4"),
+        choices=VIDEO_AA_METHODS,
         default=None,
         help="video anti-aliasing of the timed modes (default $TRYON_VIDEO_AA, else none); "
         "python -m benchmarks.antialias compares them interleaved",

@@ -371,3 +371,15 @@ def test_video_command_reports_a_bad_anti_aliasing_setting_in_one_line(
     assert code == 2
     assert message in err and "Traceback" not in err, err
     assert not out.exists()  # nothing half-written
+
+
+def test_bench_takes_the_video_anti_aliasing(capsys: pytest.CaptureFixture[str]) -> None:
+    from tryon.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench", "--video-aa", "coverage"]).video_aa == "coverage"
+    assert parser.parse_args(["bench"]).video_aa is None  # then $TRYON_VIDEO_AA, else none
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["bench", "--video-aa", "smaa"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'smaa'" in capsys.readouterr().err
