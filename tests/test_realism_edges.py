@@ -2,8 +2,11 @@
 
 Judged on pixels: sparkles on the composited photo (a rim pixel, changed by more than ΔE*ab 10,
 brighter than every one of its 8 neighbours by more than 60 grey levels); edges by the mean absolute
-difference of the composited picture from the stills path's (4x MSAA) picture, over the rims' edge
-pixels (the 1-pixel band around the MSAA tile's opaque region).
+difference of the composited picture (and of the tile's coverage) from the stills path's (4x MSAA),
+over the rims' edge pixels (the 1-pixel band around the MSAA tile's opaque region), for each video
+method (coverage pass, FXAA, 2x supersampling) beside no anti-aliasing and a blur that must fail. The
+FXAA pass is also checked on hard-edged half-planes against their exact coverage, and the coverage
+resolve against a hand-computed mix.
 """
 
 from __future__ import annotations
