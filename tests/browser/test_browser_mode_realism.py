@@ -15,6 +15,10 @@ on are read back together (``capturePair``).
   lens drawn twice adds the same (the control: the difference is the coating, not noise).
 * That lift is the core's: ``TryOnPipeline`` on the same still (after the same 4:2:0 round trip the
   fake camera makes) lifts the same discs by as much, within 20% + 0.5 grey levels.
+* A contact shadow darkens the skin just under the rims (2-4 px below a black acetate rim's lowest
+  pixel in each column) within the bounds of ``tests/test_realism_shadow.py`` (0.80-0.975 of its
+  brightness), the skin just above them less (the light comes from above), both within 0.015 of what
+  ``TryOnPipeline`` does to the same camera picture.
 * Where no glasses are drawn (a corner), the canvas is the camera picture.
 """
 
@@ -232,3 +236,44 @@ def test_the_lens_sheen_is_the_cores(
                 page_lift,
                 core_lift,
             )
+
+
+def _bands(capture: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) bool: skin 2-4 px under the lowest and over the highest rim pixel of each column (the
+    dark rims: where the canvas differs from the camera by more than 40 levels), so never inside the
+    lens openings."""
+    diff = np.abs(capture["composite"].astype(np.int16) - capture["raw"].astype(np.int16)).max(axis=2)
+    rim = diff > 40
+    below, above = np.zeros_like(rim), np.zeros_like(rim)
+    for x in np.flatnonzero(rim.any(axis=0)):
+        ys = np.flatnonzero(rim[:, x])
+        below[ys.max() + 2 : ys.max() + 5, x] = True
+        above[max(ys.min() - 4, 0) : max(ys.min() - 1, 0), x] = True
+    return below & ~rim, above & ~rim
+
+
+@pytest.mark.parametrize("room", list(ROOMS))
+def test_a_contact_shadow_falls_under_the_rims(captures: dict, room: str, face_model: Path) -> None:
+    from models3d.configurator import configure
+    from tryon.pipeline import PipelineOptions, TryOnPipeline
+
+    capture = captures[(room, "matte-black")]
+    options = PipelineOptions(running_mode="image", model_path=face_model)
+    with TryOnPipeline(configure("torino-rectangle", colour="matte-black", lens="clear"), options) as pipe:
+        core = {"composite": pipe.process(capture["raw"]).image, "raw": capture["raw"]}
+    ratios = {}
+    for who, picture in (("page", capture), ("core", core)):
+        below, above = _bands(picture)
+        assert below.sum() > 200 and above.sum() > 200, who
+        ratios[who] = {
+            name: float(
+                picture["composite"][band].astype(float).mean() / picture["raw"][band].astype(float).mean()
+            )
+            for name, band in (("below", below), ("above", above))
+        }
+    print(f"\n{room} room, skin 2-4 px below / above the rims, share of its brightness: {ratios}")
+    page = ratios["page"]
+    assert 0.80 < page["below"] < 0.975, page
+    assert page["above"] > page["below"], page  # the light comes from above
+    for band in ("below", "above"):  # as the core darkens the same camera picture
+        assert abs(page[band] - ratios["core"][band]) < 0.015, ratios

@@ -11,7 +11,8 @@
  *
  * The glasses are lit as the core lights them: the light estimated from the face, an environment taken
  * from the camera frame itself that metals and lenses reflect, lenses that filter the skin behind them
- * under a Fresnel sheen the anti-reflective option cuts (reflections.js), temples that fade out.
+ * under a Fresnel sheen the anti-reflective option cuts (reflections.js), temples that fade out, and a
+ * soft contact shadow under the rims (contact_shadow.js).
  *
  * start(options) resolves to an engine, or rejects with an Error whose `code` says what went wrong:
  * "unsupported" (no WebGL2 / WebAssembly), "model_missing", "model_hash", "engine" (anything else).
@@ -20,6 +21,7 @@ import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 import { PoseSmoother } from "./one_euro.js";
 import { CameraEnvironment, lensMaterial } from "./reflections.js";
+import { ContactShadow } from "./contact_shadow.js";
 import {
   anchorsPx, estimateLighting, EyeFitHold, eyeFit, intrinsics, matrixFromRows, modelMatrix, neutralLighting
 } from "./placement.js";
@@ -238,6 +240,9 @@ class Engine {
     this.environment = new CameraEnvironment(spec);
     this.ambientUniform = { value: new THREE.Vector3() };
     this.reflections = options.reflections !== false;   // false: a uniform room (benchmarks' control)
+    this.shadow = new ContactShadow(spec);
+    this.contactShadow = options.contactShadow !== false;   // false: none (benchmarks' control)
+    this.scene.add(this.shadow.mesh);
     this.ambient = new THREE.AmbientLight(0xffffff, 1);
     this.key = new THREE.DirectionalLight(0xffffff, 1);
     this.scene.add(this.ambient, this.key, this.key.target);
@@ -298,6 +303,19 @@ class Engine {
     this.key.target.position.set(0, 0, 0);
     this.ambientUniform.value.set(l.ambient[0], l.ambient[1], l.ambient[2]);
     this.environment.update(this.reflections ? l.environment : null, l.ambient, this.spec.lighting.ambient_share);
+  }
+
+  /** The glasses' width on the canvas in pixels: their bounding box projected (the core's tile width). */
+  widthPx(k) {
+    this.glasses.updateMatrixWorld(true);
+    var box = new THREE.Box3().setFromObject(this.glasses);
+    var x0 = Infinity, x1 = -Infinity;
+    for (var i = 0; i < 8; i++) {
+      var p = new THREE.Vector3(i & 1 ? box.max.x : box.min.x, i & 2 ? box.max.y : box.min.y, i & 4 ? box.max.z : box.min.z);
+      var u = k.cx + k.fx * p.x / Math.max(-p.z, 1e-6);
+      x0 = Math.min(x0, u); x1 = Math.max(x1, u);
+    }
+    return Math.max(0, Math.min(x1, this.canvas.width) - Math.max(x0, 0));
   }
 
   run() {
@@ -382,6 +400,11 @@ class Engine {
         this.state.totals.lightMs += this.state.lightMs;
         this.state.totals.lightUpdates += 1;
       }
+      if (this.contactShadow) {
+        this.shadow.update(this.renderer, this.scene, this.camera, this.glasses, this.occluder, this.widthPx(k));
+      } else {
+        this.shadow.hide();
+      }
       this.state.anchors = anchorsPx(this.spec, this.frame, pose, fit, k);
       this.state.fit = fit;
       this.state.faces += 1;
@@ -391,6 +414,7 @@ class Engine {
       this.fitHold.reset();
       this.glasses.visible = false;
       this.occluder.visible = false;
+      this.shadow.hide();
       this.state.anchors = null;
     }
     this.background.needsUpdate = true;
@@ -480,6 +504,7 @@ class Engine {
     try { this.landmarker.close(); } catch (e) { /* already closed */ }
     if (this.stillLandmarker) { try { this.stillLandmarker.close(); } catch (e) { /* closed */ } }
     this.environment.dispose();
+    this.shadow.dispose();
     this.renderer.dispose();
     this.renderer.forceContextLoss();
     if (this.canvas.parentNode) this.canvas.parentNode.removeChild(this.canvas);
