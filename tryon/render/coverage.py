@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import ctypes
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tryon.render.postpass import capacity
+
+if TYPE_CHECKING:
+    from pyrender import Renderer, Scene
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,7 @@ class CoveragePass:
             self._dims = cap
         return int(self._fb)
 
-    def draw(self, renderer: Any, scene: Any, flags: int, width: int, height: int) -> None:
+    def draw(self, renderer: Renderer, scene: Scene, flags: int, width: int, height: int) -> None:
         """Queue the coverage pass of a ``width x height`` tile (read it with :meth:`read`).
 
         Issued before the shaded tile is read back, llvmpipe rasterises it while the caller waits for

@@ -22,9 +22,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tryon.render.coverage import CoveragePass
+    from tryon.render.fxaa import FxaaPass
 
 log = logging.getLogger(__name__)
 
@@ -265,11 +269,16 @@ def _make_tile_renderer_class() -> type:
         _fb_samples = -1
         _main_fb: int | None  # pyrender's main framebuffer and its size, set in its __init__
         _main_fb_dims: tuple[int | None, int | None]
-        _fxaa: Any = None
-        _coverage: Any = None
+        _main_cb: int | None
+        _main_db: int | None
+        _main_fb_ms: int | None
+        _main_cb_ms: int | None
+        _main_db_ms: int | None
+        _fxaa: FxaaPass | None = None
+        _coverage: CoveragePass | None = None
 
         @property
-        def fxaa(self) -> Any:
+        def fxaa(self) -> FxaaPass:
             """The FXAA pass (:class:`tryon.render.fxaa.FxaaPass`), made on first use."""
             if self._fxaa is None:
                 from tryon.render.fxaa import FxaaPass
@@ -278,7 +287,7 @@ def _make_tile_renderer_class() -> type:
             return self._fxaa
 
         @property
-        def coverage(self) -> Any:
+        def coverage(self) -> CoveragePass:
             """The coverage pass (:class:`tryon.render.coverage.CoveragePass`), made on first use."""
             if self._coverage is None:
                 from tryon.render.coverage import CoveragePass
@@ -392,7 +401,8 @@ def _make_tile_renderer_class() -> type:
                 self.coverage.draw(self, scene, flags, width, height)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._main_fb)
             if self.post_pass == "fxaa":
-                self.fxaa.apply([int(self._main_cb)], width, height)  # leaves its output bound for reading
+                assert self._main_cb is not None  # configured before every forward pass
+                self.fxaa.apply([self._main_cb], width, height)  # leaves its output bound for reading
             elif self.downsample == 2 and width % 2 == 0 and height % 2 == 0:
                 width, height = width // 2, height // 2
                 GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._half_framebuffer(width, height))
