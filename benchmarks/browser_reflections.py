@@ -1,12 +1,13 @@
-"""What the browser mode's reflections cost the page: camera-frame environment on vs off, interleaved.
+"""What the browser mode's reflections and contact shadow cost the page: on vs off, interleaved.
 
 ``python -m benchmarks.browser_reflections [--seconds 8] [--rounds 3] [--json out.json]`` starts the web
 app (:mod:`benchmarks.web_server`) and one headless Chromium whose fake webcam plays the shared office
-clip, opens the try-on page in browser mode (``milano-round``, clear lens), and then alternates, in
-one page, ``rounds`` times (the order swapped every round): the reflections **on** (the environment
-map taken from the camera frame at every light estimate, reflected by the rims and the lens sheen) and
-**off** (the engine's ``reflections = false``: the same shaders reflect a uniform room and the map is
-not computed). For each state it sums, over ``seconds`` of live try-on, the frames shown and the
+clip, opens the try-on page in browser mode (``milano-round``, clear lens), and then cycles, in one
+page, ``rounds`` times (the order rotated every round) through three states: **on** (the environment
+map taken from the camera frame at every light estimate, reflected by the rims and the lens sheen,
+and the contact shadow), **no shadow** (the engine's ``contactShadow = false``) and **off** (also
+``reflections = false``: the same shaders reflect a uniform room and the map is not computed). For
+each state it sums, over ``seconds`` of live try-on, the frames shown and the
 engine's own timings (``state.totals``): tracking, render (light estimate + three.js render) per
 frame, and the light estimate per update (every third frame). The figures compare the two states
 only within one run; the machine's load average is recorded with them.
@@ -31,9 +32,17 @@ TOTALS_JS = "() => Object.assign({}, window.tryon.engineState.totals)"
 SETTLE_SECONDS = 1.0
 
 
-def _window(page: Any, reflections: bool, seconds: float) -> dict:
-    """Switch the reflections, let a light update happen, then sum ``seconds`` of frames."""
-    page.evaluate(f"() => {{ window.tryon.browser.reflections = {str(reflections).lower()}; }}")
+#: state -> (reflections, contact shadow)
+STATES = {"on": (True, True), "no_shadow": (True, False), "off": (False, False)}
+
+
+def _window(page: Any, state: str, seconds: float) -> dict:
+    """Switch to ``state``, let a light update happen, then sum ``seconds`` of frames."""
+    reflections, shadow = STATES[state]
+    page.evaluate(
+        f"() => {{ window.tryon.browser.reflections = {str(reflections).lower()};"
+        f" window.tryon.browser.contactShadow = {str(shadow).lower()}; }}"
+    )
     time.sleep(SETTLE_SECONDS)
     t0, start = time.perf_counter(), page.evaluate(TOTALS_JS)
     time.sleep(seconds)
@@ -65,7 +74,7 @@ def run(seconds: float, rounds: int) -> dict:
         proc, port, _ = start_server(tmp_path / "instance", FACE_MODEL)
         try:
             url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
-            windows: dict[str, list[dict]] = {"on": [], "off": []}
+            windows: dict[str, list[dict]] = {state: [] for state in STATES}
             with chromium(y4m) as browser:
                 context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
                 page = context.new_page()
@@ -75,13 +84,15 @@ def run(seconds: float, rounds: int) -> dict:
                     timeout=FIRST_FRAME_TIMEOUT_MS,
                 )
                 load_before = os.getloadavg()
+                order = list(STATES)
                 for i in range(rounds):
-                    for state in ("on", "off") if i % 2 == 0 else ("off", "on"):
-                        windows[state].append(_window(page, state == "on", seconds))
+                    for state in order[i % 3 :] + order[: i % 3]:
+                        windows[state].append(_window(page, state, seconds))
                 load_after = os.getloadavg()
                 delegate = page.evaluate("() => window.tryon.engineState.delegate")
                 context.close()
-            on, off = _summary(windows["on"]), _summary(windows["off"])
+            summary = {state: _summary(w) for state, w in windows.items()}
+            on, off = summary["on"], summary["off"]
             return {
                 "machine": {
                     "cpus": os.cpu_count(),
@@ -92,9 +103,11 @@ def run(seconds: float, rounds: int) -> dict:
                 "delegate": delegate,
                 "seconds_per_window": seconds,
                 "rounds": rounds,
-                "reflections_on": on,
-                "reflections_off": off,
+                "states": summary,
                 "fps_ratio_on_to_off": round(on["page_fps"] / max(off["page_fps"], 1e-9), 3),
+                "fps_ratio_no_shadow_to_off": round(
+                    summary["no_shadow"]["page_fps"] / max(off["page_fps"], 1e-9), 3
+                ),
                 "render_ms_ratio_on_to_off": round(
                     on["render_ms_per_frame"] / max(off["render_ms_per_frame"], 1e-9), 3
                 ),

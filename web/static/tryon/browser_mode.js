@@ -23,7 +23,7 @@ import { PoseSmoother } from "./one_euro.js";
 import { CameraEnvironment, lensMaterial } from "./reflections.js";
 import { ContactShadow } from "./contact_shadow.js";
 import {
-  anchorsPx, estimateLighting, EyeFitHold, eyeFit, intrinsics, matrixFromRows, modelMatrix, neutralLighting
+  anchorsPx, estimateLighting, EyeFitHold, eyeFit, intrinsics, matrixFromRows, modelMatrix, neutralLighting, project
 } from "./placement.js";
 
 var LIGHT_EVERY_FRAMES = 3;   // the light estimate reads pixels back: every 3rd frame is plenty
@@ -305,17 +305,17 @@ class Engine {
     this.environment.update(this.reflections ? l.environment : null, l.ambient, this.spec.lighting.ambient_share);
   }
 
-  /** The glasses' width on the canvas in pixels: their bounding box projected (the core's tile width). */
-  widthPx(k) {
+  /** The glasses' box on the canvas, [x0, y0, x1, y1] pixels (y down): their 3D bounds projected. */
+  screenBox(k) {
     this.glasses.updateMatrixWorld(true);
     var box = new THREE.Box3().setFromObject(this.glasses);
-    var x0 = Infinity, x1 = -Infinity;
+    var out = [Infinity, Infinity, -Infinity, -Infinity];
     for (var i = 0; i < 8; i++) {
       var p = new THREE.Vector3(i & 1 ? box.max.x : box.min.x, i & 2 ? box.max.y : box.min.y, i & 4 ? box.max.z : box.min.z);
-      var u = k.cx + k.fx * p.x / Math.max(-p.z, 1e-6);
-      x0 = Math.min(x0, u); x1 = Math.max(x1, u);
+      var uv = project(p, k);
+      out = [Math.min(out[0], uv[0]), Math.min(out[1], uv[1]), Math.max(out[2], uv[0]), Math.max(out[3], uv[1])];
     }
-    return Math.max(0, Math.min(x1, this.canvas.width) - Math.max(x0, 0));
+    return out;
   }
 
   run() {
@@ -401,7 +401,7 @@ class Engine {
         this.state.totals.lightUpdates += 1;
       }
       if (this.contactShadow) {
-        this.shadow.update(this.renderer, this.scene, this.camera, this.glasses, this.occluder, this.widthPx(k));
+        this.shadow.update(this.renderer, this.scene, this.camera, this.glasses, this.screenBox(k));
       } else {
         this.shadow.hide();
       }
