@@ -11,6 +11,11 @@ each state it sums, over ``seconds`` of live try-on, the frames shown and the
 engine's own timings (``state.totals``): tracking, render (light estimate + three.js render) per
 frame, and the light estimate per update (every third frame). The figures compare the two states
 only within one run; the machine's load average is recorded with them.
+
+``--baseline-commit SHA`` measures instead the page's code at that commit (its ``browser_mode.js``,
+``placement.js`` and any three add-on it imports, served in place of today's through Playwright's
+request routing) against today's, in two pages of one Chromium, one paused while the other is
+measured, alternating windows: the before/after of a change in one run.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -119,6 +125,93 @@ def run(seconds: float, rounds: int) -> dict:
             proc.wait(timeout=30)
 
 
+def _git_show(commit: str, path: str) -> str:
+    from benchmarks.browser_mode import ROOT
+
+    return subprocess.run(
+        ["git", "show", f"{commit}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _fulfil_with(body: str) -> Any:
+    """A Playwright route handler answering ``body`` as JavaScript."""
+
+    def handler(route: Any) -> None:
+        route.fulfill(body=body, content_type="text/javascript")
+
+    return handler
+
+
+def run_against(commit: str, seconds: float, rounds: int) -> dict:
+    """Frames per second of the page at ``commit`` vs today's, interleaved (see the module docstring)."""
+    from benchmarks.browser_mode import ROOT
+    from web.screenshots import chromium, write_y4m
+
+    old = {
+        name: _git_show(commit, f"web/static/tryon/{name}") for name in ("browser_mode.js", "placement.js")
+    }
+    addons = ROOT / "web" / "node_modules" / "three" / "examples" / "jsm"
+
+    def serve_addon(route: Any) -> None:
+        path = addons / route.request.url.split("/examples/jsm/", 1)[1]
+        route.fulfill(body=path.read_text(), content_type="text/javascript")
+
+    with tempfile.TemporaryDirectory(prefix="tryon-reflections-bench-") as tmp:
+        tmp_path = Path(tmp)
+        y4m = write_y4m(CLIP, tmp_path / "webcam.y4m", 300)
+        proc, port, _ = start_server(tmp_path / "instance", FACE_MODEL)
+        try:
+            url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
+            with chromium(y4m) as browser:
+                pages = {}
+                for name in ("baseline", "today"):
+                    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+                    if name == "baseline":
+                        for file, body in old.items():
+                            context.route(f"**/static/tryon/{file}", _fulfil_with(body))
+                        context.route("**/tryon/vendor/three/examples/jsm/**", serve_addon)
+                    page = context.new_page()
+                    page.goto(url)
+                    page.wait_for_function(
+                        "() => window.tryon.engineState && window.tryon.engineState.frames >= 10",
+                        timeout=FIRST_FRAME_TIMEOUT_MS,
+                    )
+                    page.evaluate("() => window.tryon.browser.pause()")
+                    pages[name] = page
+                sums = {name: [0, 0.0] for name in pages}
+                load_before = os.getloadavg()
+                for i in range(rounds):
+                    for name in ("baseline", "today") if i % 2 == 0 else ("today", "baseline"):
+                        page = pages[name]
+                        page.evaluate("() => window.tryon.browser.resume()")
+                        time.sleep(SETTLE_SECONDS)
+                        f0, t0 = page.evaluate("() => window.tryon.engineState.frames"), time.perf_counter()
+                        time.sleep(seconds)
+                        f1, t1 = page.evaluate("() => window.tryon.engineState.frames"), time.perf_counter()
+                        page.evaluate("() => window.tryon.browser.pause()")
+                        sums[name][0] += f1 - f0
+                        sums[name][1] += t1 - t0
+                load_after = os.getloadavg()
+            fps = {name: round(frames / wall, 2) for name, (frames, wall) in sums.items()}
+            return {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "load_average_before": load_before,
+                    "load_after": load_after,
+                },
+                "baseline_commit": commit,
+                "seconds_per_window": seconds,
+                "rounds": rounds,
+                "page_fps": fps,
+                "fps_ratio_today_to_baseline": round(fps["today"] / max(fps["baseline"], 1e-9), 3),
+            }
+        finally:
+            if proc.stdin:
+                proc.stdin.close()
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.browser_reflections", description=__doc__.splitlines()[0]
@@ -126,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per window (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="on/off pairs (default 3)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument(
+        "--baseline-commit", default=None, help="compare today's page with this commit's, interleaved"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for path in (CLIP, FACE_MODEL):
@@ -133,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path} is missing (the shared data beside the repository)")
     if args.seconds <= 0 or args.rounds < 1:
         parser.error("--seconds must be positive and --rounds at least 1")
-    result = run(args.seconds, args.rounds)
+    if args.baseline_commit:
+        result = run_against(args.baseline_commit, args.seconds, args.rounds)
+    else:
+        result = run(args.seconds, args.rounds)
     text = json.dumps(result, indent=2)
     if args.json:
         args.json.write_text(text + "\n")
