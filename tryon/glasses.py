@@ -53,10 +53,12 @@ class FrameMaterial:
 class LensMaterial:
     """A lens option: tint colour and opacity, optionally a vertical gradient, optionally mirrored.
 
-    ``tint`` is linear RGB. ``opacity_top`` / ``opacity_bottom`` are the fraction of light the lens
-    takes away at its top and bottom edge (a gradient lens has a darker top). ``mirror`` raises the
-    metallic factor so highlights reflect the room. ``anti_reflective`` (a coating) cuts the Fresnel
-    sheen the lens surface reflects to about an eighth.
+    ``tint`` is linear RGB. ``opacity_top`` / ``opacity_bottom`` are how much of the lens's area the
+    tint covers at its top and bottom edge (a gradient lens has a darker top): the renderer draws the
+    lens as a filter whose linear transmission is ``1 - opacity (1 - tint)`` per channel, over what
+    lies behind it, never as a lit layer of its own. ``mirror`` raises the metallic factor so
+    highlights reflect the room. ``anti_reflective`` (a coating) cuts the Fresnel sheen the lens surface
+    reflects from 8% to 1% at normal incidence (:func:`tryon.render.materials.lens_reflectance`).
     """
 
     name: str = "clear"
