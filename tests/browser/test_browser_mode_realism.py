@@ -187,8 +187,9 @@ def _lift(capture: dict, disc: np.ndarray) -> float:
 def test_the_anti_reflective_coating_cuts_the_lens_sheen(captures: dict, room: str) -> None:
     disc = _lens_discs(captures[(room, "clear")])
     assert disc.sum() > 150
-    for look in ("clear-ar", "clear again"):
-        assert np.array_equal(disc, _lens_discs(captures[(room, look)])), look  # the same pixels
+    for look in ("clear-ar", "clear again"):  # the glasses stayed put: (nearly) the same discs
+        other = _lens_discs(captures[(room, look)])
+        assert (disc & other).sum() >= 0.9 * (disc | other).sum(), look
     lift = {look: _lift(captures[(room, look)], disc) for look in ("clear", "clear-ar", "clear again")}
     corner = np.zeros(disc.shape, bool)
     corner[:40, :40] = True
