@@ -87,7 +87,11 @@ def temple_shares(shared: Path, face_model: Path, index: int, occluders: dict) -
     def drawn(parts: list, occluder: object | None) -> np.ndarray:
         renderer = GlassesRenderer(
             occluder if occluder is not None else occluders["full"],
-            RenderOptions(occlusion=occluder is not None, fade_temples=False, msaa_samples=0),
+            # No anti-aliasing: this judges the occluder's geometry, and the default coverage pass
+            # (drawn without the occluder) softens occlusion boundaries by a pixel.
+            RenderOptions(
+                occlusion=occluder is not None, fade_temples=False, msaa_samples=0, video_aa="none"
+            ),
         )
         renderer.msaa_samples = 0
         renderer.set_glasses(replace(model, parts=parts))

@@ -226,7 +226,7 @@ def test_video_anti_aliasing_setting_is_checked(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.delenv("TRYON_SUPERSAMPLE", raising=False)
     monkeypatch.delenv("TRYON_VIDEO_AA", raising=False)
-    assert resolve_video_aa(None) == "none"  # the default: neither method meets both halves of #11
+    assert resolve_video_aa(None) == "coverage"  # the default: it meets the edge target (test above)
     assert resolve_video_aa("fxaa") == "fxaa"
     assert resolve_video_aa(None, supersample=2) == "ssaa2"  # the older setting still works
     assert resolve_video_aa(None, supersample=1) == "none"

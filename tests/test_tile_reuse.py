@@ -1,14 +1,15 @@
 """Tile re-use (:mod:`tryon.render.reuse`): a warped earlier tile must look like a fresh render.
 
 Judged on pixels: on every frame where the pipeline re-uses a tile, the same pose is also rendered
-afresh twice, as the video path renders (no anti-aliasing) and with 4x MSAA as the truth. Each tile's
-coverage (alpha) is compared with the truth's by where it lies (the alpha-weighted centroid, in
-pixels) and how much of it they share (sum of min / sum of max). A fresh video render is itself off
-the truth by its aliasing (a tiny move flips whole rows of edge pixels); the re-used tile must be no
-further off than that, within small margins. A deliberately stale tile (the last fresh tile, not
-warped) is the negative control: it must fail the same bounds on the same frames. Clips: the talking
-head scaled to 1280x720 (the benchmark's input) and the head-turn clip (fast rotations, where re-use
-must step aside).
+afresh with 4x MSAA as the truth, and as video renders it with and without its anti-aliasing. Each
+tile's coverage (alpha) is compared with the truth's by where it lies (the alpha-weighted centroid,
+in pixels) and how much of it they share (sum of min / sum of max). A fresh video render without
+anti-aliasing is itself off the truth by its aliasing (a tiny move flips whole rows of edge pixels);
+the re-used tile must be no further off than that, within small margins (it is further off than a
+fresh anti-aliased render: bilinear resampling softens the edges a little; ``pytest -s`` prints
+both). A deliberately stale tile (the last fresh tile, not warped) is the negative control: it must
+fail the same bounds on the same frames. Clips: the talking head scaled to 1280x720 (the benchmark's
+input) and the head-turn clip (fast rotations, where re-use must step aside).
 
 ``pytest -s tests/test_tile_reuse.py`` prints the figures.
 """
@@ -86,7 +87,7 @@ def reuse_run(name: str) -> dict:
         return _RUNS[name]
     file, first, count, scale = CLIPS[name]
     frames = read_clip(file, first, count, scale)
-    warped, stale, fresh = [], [], []
+    warped, stale, fresh, fresh_aa = [], [], [], []
     with TryOnPipeline(catalogue_model("milano-round"), PipelineOptions(running_mode="video")) as pipe:
         assert pipe.tile_reuse is not None  # on by default in video mode
         video_msaa = pipe.renderer.msaa_samples
@@ -103,11 +104,15 @@ def reuse_run(name: str) -> dict:
             truth = coverage(pipe.renderer.render(*args)[0], shape)
             pipe.renderer.msaa_samples = video_msaa
             warped.append(compare(coverage(overlays[0], shape), truth))
+            fresh_aa.append(compare(coverage(pipe.renderer.render(*args)[0], shape), truth))
+            video_aa, pipe.renderer.video_aa = pipe.renderer.video_aa, "none"
             fresh.append(compare(coverage(pipe.renderer.render(*args)[0], shape), truth))
+            pipe.renderer.video_aa = video_aa
             stale.append(compare(coverage(pipe.tile_reuse._fresh[0].overlay, shape), truth))
         result = {
             "warped": np.array(warped),
             "fresh": np.array(fresh),
+            "fresh_aa": np.array(fresh_aa),
             "stale": np.array(stale),
             "reused_frames": pipe.tile_reuse.reused_frames,
             "fresh_frames": pipe.tile_reuse.fresh_frames,
@@ -127,7 +132,12 @@ def test_reused_tiles_match_a_fresh_render(name: str, face_model: Path) -> None:
             "centroid px max": round(float(np.max(v[:, 0])), 3),
             "shared coverage min": round(float(np.min(v[:, 1])), 3),
         }
-        for kind, v in (("warped", warped), ("fresh", run["fresh"]), ("stale", stale))
+        for kind, v in (
+            ("warped", warped),
+            ("fresh, no AA", run["fresh"]),
+            ("fresh, default AA", run["fresh_aa"]),
+            ("stale", stale),
+        )
     }
     total = run["reused_frames"] + run["fresh_frames"]
     print(f"\n{name}: re-used {run['reused_frames']} of {total} frames; {figures}")

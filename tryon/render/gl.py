@@ -543,10 +543,12 @@ def resolve_supersample(requested: int | None) -> int:
 
 VideoAntialiasing = Literal["none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4"]
 VIDEO_AA_METHODS: tuple[str, ...] = ("none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4")
-#: The video default. FXAA is cheap but leaves about 0.56-0.72 of no anti-aliasing's edge error on the
-#: rims (the target is below 0.5, tests/test_realism_edges.py) and 2x supersampling meets it at about
-#: twice the render time (python -m benchmarks.antialias), so both are opt-in.
-DEFAULT_VIDEO_AA: VideoAntialiasing = "none"
+#: The video default: the 2x2 coverage pass leaves 0.35-0.39 of no anti-aliasing's edge error on the
+#: rims (tests/test_realism_edges.py; the target is below 0.5) for about 1.6-2.7 ms more per fresh 720p
+#: render on llvmpipe, and live video renders afresh on about half the frames (tile re-use,
+#: tryon.render.reuse), so it costs 0.6-0.9 ms per composited frame (python -m benchmarks.antialias).
+#: FXAA is cheaper but leaves 0.56-0.72 of the error; 2x supersampling meets it at twice the render time.
+DEFAULT_VIDEO_AA: VideoAntialiasing = "coverage"
 
 
 def _from_factor(factor: int) -> VideoAntialiasing:

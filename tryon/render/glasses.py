@@ -53,13 +53,16 @@ class RenderOptions:
         and 0 for video, where on a software rasteriser 4x MSAA triples the render time
     fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
         so they never show down the cheeks or over the ears; False draws them whole
-    video_aa : anti-aliasing where no MSAA is used (video): "none" (the default), "fxaa" (a fast
+    video_aa : anti-aliasing where no MSAA is used (video): "coverage" (the default: the frame's
+        silhouette drawn again at 2x2 samples a pixel without shading, and each partly covered pixel
+        given that coverage, :mod:`tryon.render.coverage`: 0.35-0.39 of no anti-aliasing's edge error
+        on the rims), "none", "fxaa" (a fast
         approximate anti-aliasing pass over the tile on the GL side, :mod:`tryon.render.fxaa`: cheap,
         but it leaves 0.56-0.72 of no anti-aliasing's edge error on the rims), "ssaa2" (the tile
         rendered at twice its size each way and halved on the GL side, an exact box filter of the
         premultiplied colour: a third of the edge error, about twice the render time; "ssaa3" and
         "ssaa4" are box-filtered by OpenCV). None picks ``$TRYON_VIDEO_AA``, else
-        ``supersample``/``$TRYON_SUPERSAMPLE``, else "none" (:func:`tryon.render.gl.resolve_video_aa`;
+        ``supersample``/``$TRYON_SUPERSAMPLE``, else "coverage" (:func:`tryon.render.gl.resolve_video_aa`;
         edge quality in ``tests/test_realism_edges.py``, cost in ``python -m benchmarks.antialias``)
     supersample : the older setting for supersampling (1: none, N: "ssaaN"), used when ``video_aa``
         is None; None picks ``$TRYON_SUPERSAMPLE``
