@@ -544,7 +544,7 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
     def web() -> dict:
         from benchmarks.web_load import run_web
 
-        runs = {}
+        runs: dict[str, dict] = {}
         last: dict = {}
         for tracking, workers in ((t, w) for w in config.web_workers for t in config.web_tracking):
             key = web_run_key(tracking, workers, runs)
