@@ -112,7 +112,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--video-aa",
         choices=VIDEO_AA_METHODS,
         default=None,
-        help="video anti-aliasing of the timed modes (default $TRYON_VIDEO_AA, else none); "
+        help="video anti-aliasing of the timed modes (default $TRYON_VIDEO_AA, else auto: coverage on a GPU, "
+        "none on a software rasteriser); "
         "python -m benchmarks.antialias compares them interleaved",
     )
     p.add_argument("--sweep", action="store_true", help="also run the mesh-complexity sweep")

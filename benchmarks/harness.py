@@ -76,7 +76,7 @@ class BenchConfig:
     #: gunicorn worker processes, one web run per count and tracking mode
     web_workers: list[int] = field(default_factory=lambda: [1])
     baseline_msaa: int = 4  # pyrender's default, what a first version renders with
-    #: video anti-aliasing of the timed modes (RenderOptions.video_aa); None: $TRYON_VIDEO_AA, else none
+    #: video anti-aliasing of the timed modes (RenderOptions.video_aa); None: $TRYON_VIDEO_AA, else auto
     video_aa: str | None = None
     progress: bool = True
     retry_noisy: int = 0  # run a measurement again (up to this many times) when others used the CPU
@@ -253,11 +253,13 @@ def _render_settings(options: object, baseline_msaa: int) -> dict:
     render = options.render  # type: ignore[attr-defined]
     out: dict = {"pipeline": {"region_only": render.region_only, "occlusion": render.occlusion}}
     try:
-        from tryon.render import resolve_msaa, resolve_video_aa
+        from tryon.render import gl_worker, resolve_msaa, resolve_video_aa
+        from tryon.render.gl import choose_video_aa
 
         out["pipeline"]["msaa_samples"] = resolve_msaa(getattr(render, "msaa_samples", None), still=False)
-        out["pipeline"]["video_aa"] = resolve_video_aa(
-            getattr(render, "video_aa", None), getattr(render, "supersample", None)
+        out["pipeline"]["video_aa"] = choose_video_aa(
+            resolve_video_aa(getattr(render, "video_aa", None), getattr(render, "supersample", None)),
+            gl_worker().gl_renderer,
         )
     except ImportError:
         out["pipeline"]["msaa_samples"] = None

@@ -226,7 +226,7 @@ def test_video_anti_aliasing_setting_is_checked(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.delenv("TRYON_SUPERSAMPLE", raising=False)
     monkeypatch.delenv("TRYON_VIDEO_AA", raising=False)
-    assert resolve_video_aa(None) == "coverage"  # the default: it meets the edge target (test above)
+    assert resolve_video_aa(None) == "auto"  # the default: coverage on a GPU, none on llvmpipe
     assert resolve_video_aa("fxaa") == "fxaa"
     assert resolve_video_aa(None, supersample=2) == "ssaa2"  # the older setting still works
     assert resolve_video_aa(None, supersample=1) == "none"
@@ -236,7 +236,7 @@ def test_video_anti_aliasing_setting_is_checked(monkeypatch: pytest.MonkeyPatch)
     assert resolve_video_aa(None) == "fxaa"  # the newer variable wins, in any case
     assert resolve_video_aa("none") == "none"  # and an explicit request wins over both
     monkeypatch.setenv("TRYON_VIDEO_AA", "smaa")
-    with pytest.raises(ValueError, match="TRYON_VIDEO_AA must be one of none, fxaa, coverage, ssaa2"):
+    with pytest.raises(ValueError, match="TRYON_VIDEO_AA must be one of auto, none, fxaa, coverage, ssaa2"):
         resolve_video_aa(None)
     with pytest.raises(ValueError, match="video anti-aliasing must be one of"):
         resolve_video_aa("msaa4")
@@ -345,7 +345,7 @@ def test_coverage_resolve_mixes_the_colours_on_either_side_of_an_edge() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("TRYON_VIDEO_AA", "smaa", "TRYON_VIDEO_AA must be one of none, fxaa, coverage"),
+        ("TRYON_VIDEO_AA", "smaa", "TRYON_VIDEO_AA must be one of auto, none, fxaa, coverage"),
         ("TRYON_SUPERSAMPLE", "x2", "TRYON_SUPERSAMPLE must be a whole number"),
         ("TRYON_MSAA_SAMPLES", "four", "TRYON_MSAA_SAMPLES must be a whole number"),
     ],
@@ -386,3 +386,38 @@ def test_bench_takes_the_video_anti_aliasing(capsys: pytest.CaptureFixture[str])
         parser.parse_args(["bench", "--video-aa", "smaa"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'smaa'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("method", "gl_renderer", "chosen"),
+    [
+        ("auto", "llvmpipe (LLVM 15.0.6, 256 bits)", "none"),
+        ("auto", "Google SwiftShader", "none"),
+        ("auto", "softpipe", "none"),
+        ("auto", "NVIDIA H200/PCIe/SSE2", "coverage"),
+        ("auto", "AMD Radeon Graphics (radeonsi, renoir, LLVM 15.0.6, DRM 3.42)", "coverage"),
+        ("coverage", "llvmpipe (LLVM 15.0.6, 256 bits)", "coverage"),  # an explicit choice stands
+        ("none", "NVIDIA H200/PCIe/SSE2", "none"),
+    ],
+)
+def test_auto_anti_aliasing_is_coverage_on_a_gpu_and_none_on_a_software_rasteriser(
+    method: str, gl_renderer: str, chosen: str
+) -> None:
+    from tryon.render.gl import choose_video_aa
+
+    assert choose_video_aa(method, gl_renderer) == chosen
+
+
+def test_the_renderer_resolves_auto_for_this_machine(
+    face_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tryon.render import gl_worker
+
+    monkeypatch.delenv("TRYON_VIDEO_AA", raising=False)
+    monkeypatch.delenv("TRYON_SUPERSAMPLE", raising=False)
+    renderer = GlassesRenderer(head_occluder(load_canonical_face(str(face_model))), RenderOptions())
+    try:
+        software = "llvmpipe" in gl_worker().gl_renderer.lower()
+        assert renderer.video_aa == ("none" if software else "coverage")
+    finally:
+        renderer.close()

@@ -542,20 +542,34 @@ def resolve_supersample(requested: int | None) -> int:
 
 
 VideoAntialiasing = Literal["none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4"]
-VIDEO_AA_METHODS: tuple[str, ...] = ("none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4")
-#: The video default: the 2x2 coverage pass leaves 0.35-0.39 of no anti-aliasing's edge error on the
-#: rims (tests/test_realism_edges.py; the target is below 0.5) for about 1.6-2.7 ms more per fresh 720p
-#: render on llvmpipe, and live video renders afresh on about half the frames (tile re-use,
-#: tryon.render.reuse), so it costs 0.6-0.9 ms per composited frame (python -m benchmarks.antialias).
-#: FXAA is cheaper but leaves 0.56-0.72 of the error; 2x supersampling meets it at twice the render time.
-DEFAULT_VIDEO_AA: VideoAntialiasing = "coverage"
+#: "auto" picks by rasteriser (:func:`choose_video_aa`)
+VIDEO_AA_METHODS: tuple[str, ...] = ("auto", "none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4")
+#: The video default, "auto": the 2x2 coverage pass (tryon/render/coverage.py) on a GPU, none on a
+#: software rasteriser. Coverage leaves 0.35-0.39 of no anti-aliasing's edge error on the rims
+#: (tests/test_realism_edges.py; the target is below 0.5), but on llvmpipe it costs +1.6-2.7 ms per
+#: fresh 720p render alone (python -m benchmarks.antialias) and, in tryon bench's loops where the
+#: render shares two cores with tracking, +1.8 ms per composited frame with tile re-use and a quarter
+#: of the every-frame loop's throughput. FXAA is cheaper but leaves 0.56-0.72 of the error; 2x
+#: supersampling meets it at twice the render time.
+DEFAULT_VIDEO_AA = "auto"
+#: GL_RENDERER substrings of software rasterisers (lower case), where "auto" means no anti-aliasing.
+SOFTWARE_RASTERISERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterizer", "swrast")
+
+
+def choose_video_aa(method: str, gl_renderer: str) -> VideoAntialiasing:
+    """The method to use: ``method`` itself, or for "auto" "coverage" on a GPU and "none" on a
+    software rasteriser (named by ``gl_renderer``, the context's GL_RENDERER string)."""
+    if method != "auto":
+        return method  # type: ignore[return-value]
+    software = any(name in gl_renderer.lower() for name in SOFTWARE_RASTERISERS)
+    return "none" if software else "coverage"
 
 
 def _from_factor(factor: int) -> VideoAntialiasing:
     return "none" if factor == 1 else f"ssaa{factor}"  # type: ignore[return-value]
 
 
-def resolve_video_aa(requested: str | None, supersample: int | None = None) -> VideoAntialiasing:
+def resolve_video_aa(requested: str | None, supersample: int | None = None) -> str:
     """The video tiles' anti-aliasing: "none", "fxaa" (a post pass on the tile) or "ssaaN" (the tile
     drawn N times larger each way and box-filtered down).
 
@@ -568,7 +582,7 @@ def resolve_video_aa(requested: str | None, supersample: int | None = None) -> V
             raise RenderSettingError(
                 f"video anti-aliasing must be one of {', '.join(VIDEO_AA_METHODS)}, got {requested!r}"
             )
-        return requested  # type: ignore[return-value]
+        return requested
     if supersample is not None:
         return _from_factor(resolve_supersample(supersample))
     env = os.environ.get("TRYON_VIDEO_AA", "").strip()
@@ -577,7 +591,7 @@ def resolve_video_aa(requested: str | None, supersample: int | None = None) -> V
             raise RenderSettingError(
                 f"TRYON_VIDEO_AA must be one of {', '.join(VIDEO_AA_METHODS)}, got {env!r}"
             )
-        return env.lower()  # type: ignore[return-value]
+        return env.lower()
     if os.environ.get("TRYON_SUPERSAMPLE", "").strip():
         return _from_factor(resolve_supersample(None))
     return DEFAULT_VIDEO_AA

@@ -18,7 +18,14 @@ import trimesh
 from tryon.glasses import FrameMaterial, GlassesModel, LensMaterial
 from tryon.lighting import Lighting
 from tryon.render.camera import Z_FAR_CM, Z_NEAR_CM, project
-from tryon.render.gl import Backend, gl_worker, resolve_msaa, resolve_video_aa, supersample_factor
+from tryon.render.gl import (
+    Backend,
+    choose_video_aa,
+    gl_worker,
+    resolve_msaa,
+    resolve_video_aa,
+    supersample_factor,
+)
 from tryon.render.materials import concatenate, frame_pbr, lens_pbr, material_groups, primitive
 
 TILE_QUANTUM = 32
@@ -53,16 +60,17 @@ class RenderOptions:
         and 0 for video, where on a software rasteriser 4x MSAA triples the render time
     fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
         so they never show down the cheeks or over the ears; False draws them whole
-    video_aa : anti-aliasing where no MSAA is used (video): "coverage" (the default: the frame's
-        silhouette drawn again at 2x2 samples a pixel without shading, and each partly covered pixel
-        given that coverage, :mod:`tryon.render.coverage`: 0.35-0.39 of no anti-aliasing's edge error
-        on the rims), "none", "fxaa" (a fast
+    video_aa : anti-aliasing where no MSAA is used (video): "auto" (the default: "coverage" on a GPU,
+        "none" on a software rasteriser, :func:`tryon.render.gl.choose_video_aa`), "coverage" (the
+        frame's silhouette drawn again at 2x2 samples a pixel without shading, and each partly covered
+        pixel given that coverage, :mod:`tryon.render.coverage`: 0.35-0.39 of no anti-aliasing's edge
+        error on the rims), "none", "fxaa" (a fast
         approximate anti-aliasing pass over the tile on the GL side, :mod:`tryon.render.fxaa`: cheap,
         but it leaves 0.56-0.72 of no anti-aliasing's edge error on the rims), "ssaa2" (the tile
         rendered at twice its size each way and halved on the GL side, an exact box filter of the
         premultiplied colour: a third of the edge error, about twice the render time; "ssaa3" and
         "ssaa4" are box-filtered by OpenCV). None picks ``$TRYON_VIDEO_AA``, else
-        ``supersample``/``$TRYON_SUPERSAMPLE``, else "coverage" (:func:`tryon.render.gl.resolve_video_aa`;
+        ``supersample``/``$TRYON_SUPERSAMPLE``, else "auto" (:func:`tryon.render.gl.resolve_video_aa`;
         edge quality in ``tests/test_realism_edges.py``, cost in ``python -m benchmarks.antialias``)
     supersample : the older setting for supersampling (1: none, N: "ssaaN"), used when ``video_aa``
         is None; None picks ``$TRYON_SUPERSAMPLE``
@@ -88,7 +96,9 @@ class GlassesRenderer:
         self.worker = gl_worker(self.options.backend)
         self.msaa_samples = resolve_msaa(self.options.msaa_samples, still=True)
         #: what video tiles (``msaa_samples`` 0 or 1) are anti-aliased with; checked here, not per frame
-        self.video_aa = resolve_video_aa(self.options.video_aa, self.options.supersample)
+        self.video_aa = choose_video_aa(
+            resolve_video_aa(self.options.video_aa, self.options.supersample), self.worker.gl_renderer
+        )
         self._model: GlassesModel | None = None
         self._bounds_cm = np.zeros((8, 4))
         self.worker.call(lambda: self._build_scene(occluder))
