@@ -209,17 +209,13 @@ def _make_tile_renderer_class() -> type:
 
         def set_environment(self, radiance: np.ndarray) -> None:
             """Upload the (h, w, 3) linear radiance map, row 0 at the top (GL thread only)."""
+            from tryon.render.postpass import filter_linear_clamped
+
             if self._environment_texture is None:
                 self._environment_texture = int(GL.glGenTextures(1))
                 GL.glActiveTexture(GL.GL_TEXTURE0 + ENVIRONMENT_TEXTURE_UNIT)
                 GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
-                for name, value in (
-                    (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
-                    (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
-                    (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
-                    (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
-                ):
-                    GL.glTexParameteri(GL.GL_TEXTURE_2D, name, value)
+                filter_linear_clamped()
             GL.glActiveTexture(GL.GL_TEXTURE0 + ENVIRONMENT_TEXTURE_UNIT)
             GL.glBindTexture(GL.GL_TEXTURE_2D, self._environment_texture)
             # 8 bits per channel, scaled by the map's maximum (the environment_scale uniform): llvmpipe

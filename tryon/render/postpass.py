@@ -25,13 +25,10 @@ def capacity(size: int) -> int:
     return -(-size // 64) * 64
 
 
-def make_texture(width: int, height: int, internal_format: int | None = None) -> int:
-    """A linear-filtered, edge-clamped 2D texture of ``width x height`` texels, RGBA8 unless
-    ``internal_format`` says otherwise (GL thread only)."""
+def filter_linear_clamped() -> None:
+    """Linear filtering and edge clamping for the bound 2D texture (GL thread only)."""
     from OpenGL import GL
 
-    texture = int(GL.glGenTextures(1))
-    GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
     for name, value in (
         (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
         (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
@@ -39,6 +36,16 @@ def make_texture(width: int, height: int, internal_format: int | None = None) ->
         (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
     ):
         GL.glTexParameteri(GL.GL_TEXTURE_2D, name, value)
+
+
+def make_texture(width: int, height: int, internal_format: int | None = None) -> int:
+    """A linear-filtered, edge-clamped 2D texture of ``width x height`` texels, RGBA8 unless
+    ``internal_format`` says otherwise (GL thread only)."""
+    from OpenGL import GL
+
+    texture = int(GL.glGenTextures(1))
+    GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
+    filter_linear_clamped()
     GL.glTexImage2D(
         GL.GL_TEXTURE_2D,
         0,
