@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,26 @@ def start_server(instance: Path, face_model: Path) -> tuple[subprocess.Popen, in
     return proc, int(info["port"]), psutil.Process(int(info["pid"]))
 
 
+@contextmanager
+def served_webcam(prefix: str) -> Iterator[tuple[int, Path, psutil.Process]]:
+    """The app in a subprocess on a fresh instance, and the shared clip as a fake webcam (.y4m), in a
+    temporary folder; yields the server's port, the .y4m and the server's psutil handle, and stops the
+    server afterwards."""
+    from web.screenshots import write_y4m
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        tmp_path = Path(tmp)
+        y4m = write_y4m(CLIP, tmp_path / "webcam.y4m", 300)
+        proc, port, server = start_server(tmp_path / "instance", FACE_MODEL)
+        try:
+            yield port, y4m, server
+        finally:
+            if proc.stdin:
+                proc.stdin.close()
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
@@ -133,28 +155,19 @@ def measure_mode(
 
 def run(seconds: float, screenshot: Path | None = None) -> dict:
     """Both modes in one run; returns the figures (see the module docstring)."""
-    from web.screenshots import chromium, write_y4m
+    from web.screenshots import chromium
 
-    with tempfile.TemporaryDirectory(prefix="tryon-browser-bench-") as tmp:
-        tmp_path = Path(tmp)
-        y4m = write_y4m(CLIP, tmp_path / "webcam.y4m", 300)
-        proc, port, server = start_server(tmp_path / "instance", FACE_MODEL)
-        try:
-            base = f"http://127.0.0.1:{port}/tryon/?frame=milano-round"
-            out: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "clip": CLIP.name, "modes": {}}
-            with chromium(y4m) as browser:
-                out["modes"]["browser"] = measure_mode(
-                    browser, base + "&engine=browser", server, seconds, screenshot
-                )
-                out["modes"]["server"] = measure_mode(browser, base + "&engine=server", server, seconds, None)
-            b, s = out["modes"]["browser"], out["modes"]["server"]
-            out["fps_ratio_browser_to_server"] = round(b["page_fps"] / max(s["page_fps"], 1e-9), 2)
-            return out
-        finally:
-            if proc.stdin:
-                proc.stdin.close()
-            proc.terminate()
-            proc.wait(timeout=30)
+    with served_webcam("tryon-browser-bench-") as (port, y4m, server):
+        base = f"http://127.0.0.1:{port}/tryon/?frame=milano-round"
+        out: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "clip": CLIP.name, "modes": {}}
+        with chromium(y4m) as browser:
+            out["modes"]["browser"] = measure_mode(
+                browser, base + "&engine=browser", server, seconds, screenshot
+            )
+            out["modes"]["server"] = measure_mode(browser, base + "&engine=server", server, seconds, None)
+        b, s = out["modes"]["browser"], out["modes"]["server"]
+        out["fps_ratio_browser_to_server"] = round(b["page_fps"] / max(s["page_fps"], 1e-9), 2)
+        return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,12 +25,11 @@ import json
 import logging
 import os
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.browser_mode import CLIP, FACE_MODEL, FIRST_FRAME_TIMEOUT_MS, start_server
+from benchmarks.browser_mode import CLIP, FACE_MODEL, FIRST_FRAME_TIMEOUT_MS, served_webcam
 
 log = logging.getLogger(__name__)
 
@@ -72,57 +71,48 @@ def _summary(windows: list[dict]) -> dict:
 
 def run(seconds: float, rounds: int) -> dict:
     """The interleaved measurement (see the module docstring)."""
-    from web.screenshots import chromium, write_y4m
+    from web.screenshots import chromium
 
-    with tempfile.TemporaryDirectory(prefix="tryon-reflections-bench-") as tmp:
-        tmp_path = Path(tmp)
-        y4m = write_y4m(CLIP, tmp_path / "webcam.y4m", 300)
-        proc, port, _ = start_server(tmp_path / "instance", FACE_MODEL)
-        try:
-            url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
-            windows: dict[str, list[dict]] = {state: [] for state in STATES}
-            with chromium(y4m) as browser:
-                context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
-                page = context.new_page()
-                page.goto(url)
-                page.wait_for_function(
-                    "() => window.tryon.engineState && window.tryon.engineState.frames >= 10",
-                    timeout=FIRST_FRAME_TIMEOUT_MS,
-                )
-                load_before = os.getloadavg()
-                order = list(STATES)
-                for i in range(rounds):
-                    for state in order[i % 3 :] + order[: i % 3]:
-                        windows[state].append(_window(page, state, seconds))
-                load_after = os.getloadavg()
-                delegate = page.evaluate("() => window.tryon.engineState.delegate")
-                context.close()
-            summary = {state: _summary(w) for state, w in windows.items()}
-            on, off = summary["on"], summary["off"]
-            return {
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "load_average_before": load_before,
-                    "load_after": load_after,
-                },
-                "clip": CLIP.name,
-                "delegate": delegate,
-                "seconds_per_window": seconds,
-                "rounds": rounds,
-                "states": summary,
-                "fps_ratio_on_to_off": round(on["page_fps"] / max(off["page_fps"], 1e-9), 3),
-                "fps_ratio_no_shadow_to_off": round(
-                    summary["no_shadow"]["page_fps"] / max(off["page_fps"], 1e-9), 3
-                ),
-                "render_ms_ratio_on_to_off": round(
-                    on["render_ms_per_frame"] / max(off["render_ms_per_frame"], 1e-9), 3
-                ),
-            }
-        finally:
-            if proc.stdin:
-                proc.stdin.close()
-            proc.terminate()
-            proc.wait(timeout=30)
+    with served_webcam("tryon-reflections-bench-") as (port, y4m, _):
+        url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
+        windows: dict[str, list[dict]] = {state: [] for state in STATES}
+        with chromium(y4m) as browser:
+            context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+            page = context.new_page()
+            page.goto(url)
+            page.wait_for_function(
+                "() => window.tryon.engineState && window.tryon.engineState.frames >= 10",
+                timeout=FIRST_FRAME_TIMEOUT_MS,
+            )
+            load_before = os.getloadavg()
+            order = list(STATES)
+            for i in range(rounds):
+                for state in order[i % 3 :] + order[: i % 3]:
+                    windows[state].append(_window(page, state, seconds))
+            load_after = os.getloadavg()
+            delegate = page.evaluate("() => window.tryon.engineState.delegate")
+            context.close()
+        summary = {state: _summary(w) for state, w in windows.items()}
+        on, off = summary["on"], summary["off"]
+        return {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "load_average_before": load_before,
+                "load_after": load_after,
+            },
+            "clip": CLIP.name,
+            "delegate": delegate,
+            "seconds_per_window": seconds,
+            "rounds": rounds,
+            "states": summary,
+            "fps_ratio_on_to_off": round(on["page_fps"] / max(off["page_fps"], 1e-9), 3),
+            "fps_ratio_no_shadow_to_off": round(
+                summary["no_shadow"]["page_fps"] / max(off["page_fps"], 1e-9), 3
+            ),
+            "render_ms_ratio_on_to_off": round(
+                on["render_ms_per_frame"] / max(off["render_ms_per_frame"], 1e-9), 3
+            ),
+        }
 
 
 def _git_show(commit: str, path: str) -> str:
@@ -145,7 +135,7 @@ def _fulfil_with(body: str) -> Any:
 def run_against(commit: str, seconds: float, rounds: int) -> dict:
     """Frames per second of the page at ``commit`` vs today's, interleaved (see the module docstring)."""
     from benchmarks.browser_mode import ROOT
-    from web.screenshots import chromium, write_y4m
+    from web.screenshots import chromium
 
     old = {
         name: _git_show(commit, f"web/static/tryon/{name}") for name in ("browser_mode.js", "placement.js")
@@ -156,60 +146,51 @@ def run_against(commit: str, seconds: float, rounds: int) -> dict:
         path = addons / route.request.url.split("/examples/jsm/", 1)[1]
         route.fulfill(body=path.read_text(), content_type="text/javascript")
 
-    with tempfile.TemporaryDirectory(prefix="tryon-reflections-bench-") as tmp:
-        tmp_path = Path(tmp)
-        y4m = write_y4m(CLIP, tmp_path / "webcam.y4m", 300)
-        proc, port, _ = start_server(tmp_path / "instance", FACE_MODEL)
-        try:
-            url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
-            with chromium(y4m) as browser:
-                pages = {}
-                for name in ("baseline", "today"):
-                    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
-                    if name == "baseline":
-                        for file, body in old.items():
-                            context.route(f"**/static/tryon/{file}", _fulfil_with(body))
-                        context.route("**/tryon/vendor/three/examples/jsm/**", serve_addon)
-                    page = context.new_page()
-                    page.goto(url)
-                    page.wait_for_function(
-                        "() => window.tryon.engineState && window.tryon.engineState.frames >= 10",
-                        timeout=FIRST_FRAME_TIMEOUT_MS,
-                    )
+    with served_webcam("tryon-reflections-bench-") as (port, y4m, _):
+        url = f"http://127.0.0.1:{port}/tryon/?engine=browser&frame=milano-round&lens=clear"
+        with chromium(y4m) as browser:
+            pages = {}
+            for name in ("baseline", "today"):
+                context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+                if name == "baseline":
+                    for file, body in old.items():
+                        context.route(f"**/static/tryon/{file}", _fulfil_with(body))
+                    context.route("**/tryon/vendor/three/examples/jsm/**", serve_addon)
+                page = context.new_page()
+                page.goto(url)
+                page.wait_for_function(
+                    "() => window.tryon.engineState && window.tryon.engineState.frames >= 10",
+                    timeout=FIRST_FRAME_TIMEOUT_MS,
+                )
+                page.evaluate("() => window.tryon.browser.pause()")
+                pages[name] = page
+            sums = {name: [0, 0.0] for name in pages}
+            load_before = os.getloadavg()
+            for i in range(rounds):
+                for name in ("baseline", "today") if i % 2 == 0 else ("today", "baseline"):
+                    page = pages[name]
+                    page.evaluate("() => window.tryon.browser.resume()")
+                    time.sleep(SETTLE_SECONDS)
+                    f0, t0 = page.evaluate("() => window.tryon.engineState.frames"), time.perf_counter()
+                    time.sleep(seconds)
+                    f1, t1 = page.evaluate("() => window.tryon.engineState.frames"), time.perf_counter()
                     page.evaluate("() => window.tryon.browser.pause()")
-                    pages[name] = page
-                sums = {name: [0, 0.0] for name in pages}
-                load_before = os.getloadavg()
-                for i in range(rounds):
-                    for name in ("baseline", "today") if i % 2 == 0 else ("today", "baseline"):
-                        page = pages[name]
-                        page.evaluate("() => window.tryon.browser.resume()")
-                        time.sleep(SETTLE_SECONDS)
-                        f0, t0 = page.evaluate("() => window.tryon.engineState.frames"), time.perf_counter()
-                        time.sleep(seconds)
-                        f1, t1 = page.evaluate("() => window.tryon.engineState.frames"), time.perf_counter()
-                        page.evaluate("() => window.tryon.browser.pause()")
-                        sums[name][0] += f1 - f0
-                        sums[name][1] += t1 - t0
-                load_after = os.getloadavg()
-            fps = {name: round(frames / wall, 2) for name, (frames, wall) in sums.items()}
-            return {
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "load_average_before": load_before,
-                    "load_after": load_after,
-                },
-                "baseline_commit": commit,
-                "seconds_per_window": seconds,
-                "rounds": rounds,
-                "page_fps": fps,
-                "fps_ratio_today_to_baseline": round(fps["today"] / max(fps["baseline"], 1e-9), 3),
-            }
-        finally:
-            if proc.stdin:
-                proc.stdin.close()
-            proc.terminate()
-            proc.wait(timeout=30)
+                    sums[name][0] += f1 - f0
+                    sums[name][1] += t1 - t0
+            load_after = os.getloadavg()
+        fps = {name: round(frames / wall, 2) for name, (frames, wall) in sums.items()}
+        return {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "load_average_before": load_before,
+                "load_after": load_after,
+            },
+            "baseline_commit": commit,
+            "seconds_per_window": seconds,
+            "rounds": rounds,
+            "page_fps": fps,
+            "fps_ratio_today_to_baseline": round(fps["today"] / max(fps["baseline"], 1e-9), 3),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
