@@ -8,24 +8,15 @@ from the raw one (the filter really filters: a check that cannot pass by returni
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from browser_js import needs_node, placement_spec_json, run_node
 from scipy.spatial.transform import Rotation
 
-ROOT = Path(__file__).resolve().parents[1]
-STATIC = ROOT / "web" / "static" / "tryon"
-NODE = shutil.which("node")
-
-pytestmark = pytest.mark.skipif(
-    NODE is None or not (ROOT / "web" / "node_modules" / "three").is_dir(),
-    reason="node and web/node_modules (npm ci --prefix web) are needed",
-)
+pytestmark = needs_node
 
 RUNNER = """
 import { Matrix4 } from "three";
@@ -53,10 +44,7 @@ process.stdout.write(JSON.stringify({ smoothed, fit, light }));
 
 @pytest.fixture(scope="module")
 def spec(face_model: Path) -> dict:
-    from tryon.canonical import load_canonical_face
-    from tryon.placement_spec import placement_spec
-
-    return json.loads(json.dumps(placement_spec(load_canonical_face(str(face_model)))))
+    return placement_spec_json(face_model)
 
 
 def _poses(n: int = 90) -> tuple[list[np.ndarray], list[float]]:
@@ -76,16 +64,7 @@ def _poses(n: int = 90) -> tuple[list[np.ndarray], list[float]]:
 
 
 def _run_node(payload: dict, tmp_path: Path) -> dict:
-    runner = STATIC / f".port_check_{tmp_path.name}.mjs"  # beside the modules, so "three" resolves
-    runner.write_text(RUNNER)
-    try:
-        done = subprocess.run(
-            [str(NODE), str(runner)], input=json.dumps(payload), capture_output=True, text=True, timeout=120
-        )
-    finally:
-        runner.unlink()
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_node(RUNNER, payload, f"port_check_{tmp_path.name}")
 
 
 def test_js_ports_match_the_core(spec: dict, shared: Path, face_model: Path, tmp_path: Path) -> None:
