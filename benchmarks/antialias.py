@@ -78,7 +78,6 @@ def measure(video: Path, size: tuple[int, int], frames: int, frame_id: str, colo
     times: dict[str, list[float]] = {name: [] for name in METHODS}
     live: dict[str, list[float]] = {name: [] for name in LIVE_METHODS}
     reuse = {name: TileReuse() for name in LIVE_METHODS}
-    front_z_cm = 0.1 * float(model.anchors["lens_center_left"][2])
     try:
         for renderer in renderers.values():  # warm-up: shaders, framebuffers
             image, pose_m, model_m, lighting = jobs[0]
@@ -94,7 +93,9 @@ def measure(video: Path, size: tuple[int, int], frames: int, frame_id: str, colo
             for name in LIVE_METHODS:
                 renderer, frame = renderers[name], image.copy()
                 t0 = time.perf_counter()
-                overlays = reuse[name].reuse((0,), [model_m], k, size, renderer.bounds_cm, front_z_cm)
+                overlays = reuse[name].reuse(
+                    (0,), [model_m], k, size, renderer.bounds_cm, renderer.lens_plane_z_cm
+                )
                 if overlays is None:
                     overlays = renderer.render([pose_m], [model_m], k, size, lighting)
                     reuse[name].remember((0,), [model_m], overlays)

@@ -205,7 +205,7 @@ class TryOnPipeline:
             raise
         self._tracks: list[_FaceTrack] = []
         self._frame_to_face = self.options.placement.frame_to_face_mm()
-        self._lens_plane_z_cm = self._lens_plane(glasses)
+        self._lens_plane_z_cm = self._lens_plane()
         self._last_ts = -1.0
         self.tile_reuse = TileReuse(self.options.tile_reuse) if self.options.reuses_tiles else None
         self._look = 0  # changes with the worn model or its materials: a re-used tile must match it
@@ -221,12 +221,12 @@ class TryOnPipeline:
     def set_glasses(self, model: GlassesModel) -> None:
         """Wear another frame from the next frame on."""
         self.renderer.set_glasses(model)
-        self._lens_plane_z_cm = self._lens_plane(model)
+        self._lens_plane_z_cm = self._lens_plane()
         self._look += 1
 
-    def _lens_plane(self, model: GlassesModel) -> float:
-        """Depth of the lens optical centres in face space (cm)."""
-        return self.options.placement.back_plane_z_cm + 0.1 * float(model.anchors["lens_center_left"][2])
+    def _lens_plane(self) -> float:
+        """Depth of the worn model's lens optical centres in face space (cm)."""
+        return self.options.placement.back_plane_z_cm + self.renderer.lens_plane_z_cm
 
     def set_materials(self, frame: FrameMaterial | None = None, lens: LensMaterial | None = None) -> None:
         """Change frame colour / lens without rebuilding geometry; effective on the next frame."""
@@ -352,9 +352,8 @@ class TryOnPipeline:
         model_matrices = [self.model_matrix(p) for p in poses]
         key = (self._look, w, h, k.tobytes())
         if self.tile_reuse is not None:
-            front_z_cm = 0.1 * float(self.glasses.anchors["lens_center_left"][2])
             reused = self.tile_reuse.reuse(
-                key, model_matrices, k, (w, h), self.renderer.bounds_cm, front_z_cm
+                key, model_matrices, k, (w, h), self.renderer.bounds_cm, self.renderer.lens_plane_z_cm
             )
             if reused is not None:
                 return reused, k, self._last_lighting

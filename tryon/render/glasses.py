@@ -101,6 +101,7 @@ class GlassesRenderer:
         )
         self._model: GlassesModel | None = None
         self._bounds_cm = np.zeros((8, 4))
+        self._lens_plane_z_cm = 0.0
         self.worker.call(lambda: self._build_scene(occluder))
 
     # -- GL-thread helpers -------------------------------------------------------------------------
@@ -176,6 +177,11 @@ class GlassesRenderer:
         """(8, 4) homogeneous corners of the worn model's bounding box in frame space (cm)."""
         return self._bounds_cm
 
+    @property
+    def lens_plane_z_cm(self) -> float:
+        """Depth of the worn model's lens optical centres in frame space (cm): its front plane."""
+        return self._lens_plane_z_cm
+
     def set_glasses(self, model: GlassesModel) -> None:
         """Switch to another glasses model (uploads its meshes on the next render)."""
         lo, hi = model.bounds * 0.1
@@ -184,6 +190,7 @@ class GlassesRenderer:
         )
         self.worker.call(lambda: self._install_model(model))
         self._bounds_cm = corners
+        self._lens_plane_z_cm = 0.1 * float(model.anchors["lens_center_left"][2])
         self._model = model
 
     def set_materials(self, frame: FrameMaterial | None = None, lens: LensMaterial | None = None) -> None:
