@@ -103,6 +103,8 @@ def test_customer_search_by_name_email_and_phone(app, staff):
         ("example.com", ["Demo Shopper", "Test Customer"]),
         ("765 4321", ["Demo Shopper"]),
         ("1111", ["Test Customer"]),
+        ("(06) 1111-2222", ["Test Customer"]),
+        ("Nobody 0611", []),  # the digits in a name are not looked up as a phone number
         ("nobody", []),
     ):
         page = staff.get("/staff/customers", query_string={"q": query}).get_data(as_text=True)

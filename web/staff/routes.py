@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from . import bp, log_redaction
 
 MAX_QUERY = 200
 MAX_RESULTS = 50
+# What staff type to look a phone number up: digits and the usual separators, nothing else.
+PHONE_QUERY = re.compile(r"[\d\s+\-.()/]+")
 
 
 def _local_day_bounds(store: Store, day: Any) -> tuple[datetime, datetime]:
@@ -69,10 +72,12 @@ def _keep_searches_out_of_the_access_log(_state: Any) -> None:
 
 
 def search_customers(query: str) -> list[User]:
-    """Customers whose name or e-mail contains ``query`` (any case, taken literally), or whose phone
-    number contains its digits (three or more)."""
+    """Customers whose name or e-mail contains ``query`` (any case, taken literally), or, when the
+    query is written like a phone number (digits, spaces, ``+ - . ( ) /``), whose phone number
+    contains its digits (three or more). A name or address with digits in it ("Anna 2", "bdb0c12c")
+    is not read as a phone number."""
     term = query.lower()
-    digits = "".join(ch for ch in query if ch.isdigit())
+    digits = "".join(ch for ch in query if ch.isdigit()) if PHONE_QUERY.fullmatch(query) else ""
     # autoescape: "%" and "_" typed by staff are matched as themselves, not as LIKE wildcards.
     conditions = [
         func.lower(User.name).contains(term, autoescape=True),
