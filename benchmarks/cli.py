@@ -112,9 +112,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--video-aa",
         choices=VIDEO_AA_METHODS,
         default=None,
-        help="video anti-aliasing of the timed modes (default $TRYON_VIDEO_AA, else auto: coverage on a GPU, "
-        "none on a software rasteriser); "
+        help="video anti-aliasing of the timed modes (default $TRYON_VIDEO_AA, else auto: coverage on a GPU "
+        "and with tile re-use, none on a software rasteriser rendering every frame); "
         "python -m benchmarks.antialias compares them interleaved",
+    )
+    p.add_argument(
+        "--aa-cost",
+        choices=[m for m in VIDEO_AA_METHODS if m not in ("auto", "none")],
+        default=None,
+        metavar="METHOD",
+        help="also measure what video anti-aliasing METHOD (e.g. coverage) adds to render + composite: "
+        "at each resolution, every timed mode again without anti-aliasing and with METHOD, "
+        "interleaved, once per round",
     )
     p.add_argument("--sweep", action="store_true", help="also run the mesh-complexity sweep")
     p.add_argument(
@@ -203,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
         pool_mb=args.pool_mb,
         baseline_msaa=args.baseline_msaa,
         video_aa=args.video_aa,
+        aa_cost=args.aa_cost,
         sweep=args.sweep,
         sweep_triangles=args.sweep_triangles,
         sweep_resolution=args.sweep_resolution,

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,9 @@ class BenchConfig:
     baseline_msaa: int = 4  # pyrender's default, what a first version renders with
     #: video anti-aliasing of the timed modes (RenderOptions.video_aa); None: $TRYON_VIDEO_AA, else auto
     video_aa: str | None = None
+    #: a video anti-aliasing method whose cost to measure: each timed mode also runs without
+    #: anti-aliasing and with this method, interleaved, once per round (``video_aa_cost``)
+    aa_cost: str | None = None
     progress: bool = True
     retry_noisy: int = 0  # run a measurement again (up to this many times) when others used the CPU
     noise_threshold: float = 10.0  # percent of all cores used by other processes that counts as noisy
@@ -107,6 +110,14 @@ class BenchConfig:
         bad_tracking = [t for t in self.web_tracking if t not in ("every-frame", "keyframe")]
         if bad_tracking or not self.web_tracking:
             raise InputError(f"--web-tracking takes every-frame and/or keyframe, got {self.web_tracking}")
+        if self.aa_cost is not None:
+            from tryon.render.gl import VIDEO_AA_METHODS
+
+            if self.aa_cost in ("auto", "none") or self.aa_cost not in VIDEO_AA_METHODS:
+                methods = ", ".join(m for m in VIDEO_AA_METHODS if m not in ("auto", "none"))
+                raise InputError(f"--aa-cost takes one of {methods}, got {self.aa_cost!r}")
+            if not [m for m in self.modes if m != "baseline"]:
+                raise InputError("--aa-cost needs a timed mode besides the baseline in --modes")
         if self.triangles is not None and self.triangles != 0 and self.triangles < 12:
             raise InputError(
                 f"--triangles must be 0 (the catalogue frame) or at least 12, got {self.triangles}"
@@ -248,6 +259,20 @@ def _codec_stages(clip: DecodedClip, frames: int) -> dict:
     }
 
 
+def aa_cost_summary(without: dict, with_aa: dict) -> dict:
+    """What anti-aliasing added, from a run without it and one with it (each a run_mode() result):
+    render + composite means a frame (frames with a face), their difference and ratio, fps and CPU."""
+    rc = [r["stages_ms"]["render_composite"]["mean"] for r in (without, with_aa)]
+    return {
+        "render_composite_ms": rc,
+        "extra_render_composite_ms": round(rc[1] - rc[0], 3),
+        "render_composite_ratio": round(rc[1] / rc[0], 3) if rc[0] else None,
+        "fps": [r["fps"] for r in (without, with_aa)],
+        "cpu_ms_per_frame": [r.get("cpu_ms_per_frame") for r in (without, with_aa)],
+        "video_aa": [r.get("video_aa") for r in (without, with_aa)],  # as the renderer ran them
+    }
+
+
 def _render_settings(options: object, baseline_msaa: int) -> dict:
     """The renderer settings of the pipeline and of the baseline, as run."""
     render = options.render  # type: ignore[attr-defined]
@@ -257,10 +282,10 @@ def _render_settings(options: object, baseline_msaa: int) -> dict:
         from tryon.render.gl import choose_video_aa
 
         out["pipeline"]["msaa_samples"] = resolve_msaa(getattr(render, "msaa_samples", None), still=False)
-        out["pipeline"]["video_aa"] = choose_video_aa(
-            resolve_video_aa(getattr(render, "video_aa", None), getattr(render, "supersample", None)),
-            gl_worker().gl_renderer,
-        )
+        requested = resolve_video_aa(getattr(render, "video_aa", None), getattr(render, "supersample", None))
+        gl_renderer = gl_worker().gl_renderer
+        out["pipeline"]["video_aa"] = choose_video_aa(requested, gl_renderer)  # every frame rendered
+        out["pipeline"]["video_aa_with_tile_reuse"] = choose_video_aa(requested, gl_renderer, True)
     except ImportError:
         out["pipeline"]["msaa_samples"] = None
     out["baseline"] = {
@@ -368,8 +393,15 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
         warmup: int,
         desc: str,
         rss_every: int = 0,
+        video_aa: str | None = None,
     ) -> dict:
-        """One timed run; repeated (best of the attempts) when other processes took the CPU meanwhile."""
+        """One timed run; repeated (best of the attempts) when other processes took the CPU meanwhile.
+
+        video_aa : the run's video anti-aliasing instead of the configured one
+        """
+        run_options = options
+        if video_aa is not None:
+            run_options = replace(options, render=replace(options.render, video_aa=video_aa))
         clip = clips.get(size)
         attempts: list[dict] = []
         while True:
@@ -383,7 +415,7 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
                         model,  # type: ignore[arg-type]
                         count=count,
                         warmup=warmup,
-                        options=options,
+                        options=run_options,
                         fps=clip.fps,
                         on_frame=bar.update,
                         rss_every=rss_every,
@@ -398,6 +430,39 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
         best = min(attempts, key=lambda a: a["cpu"]["others_percent"])
         best["attempts"] = len(attempts)
         return best
+
+    def aa_cost(res: str, size: tuple[int, int]) -> dict:
+        """Each timed mode without anti-aliasing and with ``config.aa_cost``, interleaved each round:
+        what the method adds to render + composite a frame (means over the frames with a face)."""
+        method = config.aa_cost
+        timed = [m for m in config.modes if m != "baseline"]
+        runs: dict[str, dict[str, list[dict]]] = {m: {"none": [], method: []} for m in timed}  # type: ignore[misc]
+        for k in range(config.rounds):
+            for mode in timed:
+                for aa in ("none", method):
+                    tag = f" (round {k + 1}/{config.rounds})" if config.rounds > 1 else ""
+                    desc = f"{res} {mode} video-aa={aa}{tag}"
+                    runs[mode][aa].append(
+                        run(mode, size, glasses, config.frames, config.warmup, desc, video_aa=aa)
+                    )
+                    say(_mode_line(res, runs[mode][aa][-1]) + f"  [video-aa {aa}]{tag}")
+        out: dict = {"method": method, "modes": {}}
+        for mode in timed:
+            merged = {aa: merge_runs(r) for aa, r in runs[mode].items()}
+            cost = aa_cost_summary(merged["none"], merged[method])  # type: ignore[index]
+            cost["rounds_extra_render_composite_ms"] = [
+                aa_cost_summary(a, b)["extra_render_composite_ms"]
+                for a, b in zip(runs[mode]["none"], runs[mode][method], strict=True)  # type: ignore[index]
+            ]
+            out["modes"][mode] = cost
+            say(
+                f"{res:>9} {mode} {method}: render + composite {cost['render_composite_ms'][0]:.2f} -> "
+                f"{cost['render_composite_ms'][1]:.2f} ms a frame "
+                f"({cost['extra_render_composite_ms']:+.2f} ms, rounds "
+                f"{', '.join(f'{x:+.2f}' for x in cost['rounds_extra_render_composite_ms'])}), "
+                f"fps {cost['fps'][0]:.1f} -> {cost['fps'][1]:.1f}"
+            )
+        return out
 
     resolutions = []
     for size in config.resolutions:
@@ -447,6 +512,8 @@ def run_bench(config: BenchConfig, report: Callable[[str], None] | None = None) 
         for new in ("keyframe", "reuse"):
             if entry["speedup"][f"{new}_vs_pipelined"]:
                 say(f"{res:>9} {new} / pipelined = {entry['speedup'][f'{new}_vs_pipelined']:.2f}x")
+        if config.aa_cost:
+            entry["video_aa_cost"] = aa_cost(res, size)
         resolutions.append(entry)
         if size not in (config.sweep_resolution, config.leak_resolution, config.web_resolution):
             clips.release(size)

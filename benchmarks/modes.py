@@ -162,6 +162,9 @@ def merge_runs(runs: list[dict]) -> dict:
     )
     out["rounds_fps"] = [r["fps"] for r in runs]
     out["attempts"] = sum(r.get("attempts", 1) for r in runs)
+    methods = {r.get("video_aa") for r in runs}
+    if len(methods) == 1 and None not in methods:
+        out["video_aa"] = methods.pop()
     if all("keyframes" in r for r in runs):
         frames = sum(r["keyframes"]["frames"] for r in runs)
         keyframes = sum(r["keyframes"]["keyframes"] for r in runs)
@@ -219,6 +222,7 @@ def run_mode(
         options = replace(options, tile_reuse=None)
     reuse: dict | None = None
     keyframes: dict | None = None
+    video_aa = "none"  # the baseline multisamples instead
     if count < 1 or warmup < 0:
         raise ValueError(f"need frames >= 1 and warmup >= 0, got {count} and {warmup}")
     source = MemorySource(frames, warmup + count, fps, prefetch=PREFETCH)
@@ -251,6 +255,7 @@ def run_mode(
                         tick()
                     t_end = time.perf_counter()
                     resources = monitor.stop()
+                video_aa = pipe.renderer.video_aa
                 if isinstance(pipe.tracker, KeyframeTracker):
                     keyframes = pipe.tracker.stats.to_json()
                 if pipe.tile_reuse is not None:
@@ -271,6 +276,7 @@ def run_mode(
 
             else:
                 runner = TryOnPipeline(glasses, options)
+                video_aa = runner.renderer.video_aa
 
                 def step(image: np.ndarray, ts: float) -> tuple[dict[str, float], bool]:
                     res = runner.process(image, ts, in_place=True)
@@ -297,6 +303,7 @@ def run_mode(
         source.close()
     log.info("%s: %d frames in %.2f s", mode, len(rec.latency), t_end - t_start)
     out = _result(mode, rec, t_end - t_start, warmup, resources, len(frames))
+    out["video_aa"] = video_aa  # what the tiles were anti-aliased with, as the renderer chose
     if keyframes is not None:
         out["keyframes"] = keyframes  # warm-up frames included
     if reuse is not None:

@@ -49,6 +49,15 @@ def _new_mode_speedup(result: dict, mode: str) -> float | None:
     return _speedup(result, "1280x720", f"{mode}_vs_pipelined")
 
 
+def _aa_cost(result: dict, mode: str) -> float | None:
+    """What ``--aa-cost`` coverage added to render + composite a frame at 1280x720 in ``mode``."""
+    for res in result.get("resolutions", []):
+        cost = res.get("video_aa_cost") or {}
+        if res["resolution"] == "1280x720" and cost.get("method") == "coverage":
+            return _get(cost.get("modes"), mode, "extra_render_composite_ms")
+    return None
+
+
 def _leak(result: dict) -> float | None:
     leak = result.get("leak_check")
     if not leak or leak.get("frames", 0) < 3000:
@@ -124,6 +133,24 @@ TARGETS: list[Target] = [
         1.5,
         "x",
         lambda r: _new_mode_speedup(r, "reuse"),
+    ),
+    Target(
+        "coverage_aa_cost_1280_720_live",
+        "1280x720 coverage anti-aliasing: extra render + composite a frame, live default (keyframes +"
+        " tile re-use; --aa-cost coverage, same run)",
+        "<=",
+        1.5,
+        "ms",
+        lambda r: _aa_cost(r, "reuse"),
+    ),
+    Target(
+        "coverage_aa_cost_1280_720_every_frame",
+        "1280x720 coverage anti-aliasing: extra render + composite a frame, every frame rendered"
+        " (pipelined; --aa-cost coverage, same run)",
+        "<=",
+        1.5,
+        "ms",
+        lambda r: _aa_cost(r, "pipelined"),
     ),
     Target("rss_growth_3000", "RSS growth over 3000 frames at 640x480 (--leak-check)", "<", 10, "MB", _leak),
     Target(

@@ -80,3 +80,50 @@ def test_bad_triangle_count_is_refused(face_model: Path, capsys: pytest.CaptureF
     code = main(["--face-model", str(face_model), "bench", "--triangles", "5", "--no-progress"])
     assert code == 2
     assert "--triangles" in capsys.readouterr().err
+
+
+def test_aa_cost_runs_each_timed_mode_without_and_with_the_method(tmp_path: Path, face_model: Path) -> None:
+    """``--aa-cost coverage``: each timed mode again without anti-aliasing and with coverage, the
+    renderers' own choice recorded (so the "with" run really anti-aliased), the difference of this
+    run's render + composite means, and the edge-cost targets measured at 1280x720 only."""
+    from tryon.cli import main
+
+    out = tmp_path / "aa.json"
+    argv = ["--face-model", str(face_model), "bench", "--frames", "12", "--warmup", "2"]
+    argv += ["--resolutions", "640x480", "--modes", "baseline,reuse", "--rounds", "2", "--aa-cost"]
+    argv += ["coverage", "--source", str(shared_file("video", "webcam_office_640x480.avi"))]
+    assert main([*argv, "--no-progress", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    jsonschema.validate(result, json.loads((ROOT / "benchmarks" / "schema.json").read_text()))
+    (res,) = result["resolutions"]
+    cost = res["video_aa_cost"]
+    assert cost["method"] == "coverage" and set(cost["modes"]) == {"reuse"}  # not the baseline
+    reuse = cost["modes"]["reuse"]
+    assert reuse["video_aa"] == ["none", "coverage"]
+    without, with_aa = reuse["render_composite_ms"]
+    assert without > 0 and with_aa > 0
+    assert reuse["extra_render_composite_ms"] == pytest.approx(with_aa - without, abs=2e-3)
+    assert len(reuse["rounds_extra_render_composite_ms"]) == 2
+    assert res["modes"]["baseline"]["video_aa"] == "none"
+    targets = {t["id"]: t["status"] for t in result["targets"]}
+    assert targets["coverage_aa_cost_1280_720_live"] == "not_measured"  # 1280x720 did not run
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--aa-cost", "none"], "invalid choice: 'none'"),
+        (["--aa-cost", "coverage", "--modes", "baseline"], "--aa-cost needs a timed mode"),
+    ],
+)
+def test_bad_aa_cost_options_are_refused(
+    argv: list[str], message: str, face_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tryon.cli import main
+
+    try:
+        code = main(["--face-model", str(face_model), "bench", "--no-progress", *argv])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    assert message in capsys.readouterr().err

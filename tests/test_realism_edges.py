@@ -11,6 +11,7 @@ resolve against a hand-computed mix.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -389,35 +390,46 @@ def test_bench_takes_the_video_anti_aliasing(capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize(
-    ("method", "gl_renderer", "chosen"),
+    ("method", "gl_renderer", "reuses_tiles", "chosen"),
     [
-        ("auto", "llvmpipe (LLVM 15.0.6, 256 bits)", "none"),
-        ("auto", "Google SwiftShader", "none"),
-        ("auto", "softpipe", "none"),
-        ("auto", "NVIDIA H200/PCIe/SSE2", "coverage"),
-        ("auto", "AMD Radeon Graphics (radeonsi, renoir, LLVM 15.0.6, DRM 3.42)", "coverage"),
-        ("coverage", "llvmpipe (LLVM 15.0.6, 256 bits)", "coverage"),  # an explicit choice stands
-        ("none", "NVIDIA H200/PCIe/SSE2", "none"),
+        ("auto", "llvmpipe (LLVM 15.0.6, 256 bits)", False, "none"),
+        ("auto", "llvmpipe (LLVM 15.0.6, 256 bits)", True, "coverage"),  # fresh renders are few
+        ("auto", "Google SwiftShader", False, "none"),
+        ("auto", "softpipe", False, "none"),
+        ("auto", "NVIDIA H200/PCIe/SSE2", False, "coverage"),
+        ("auto", "NVIDIA H200/PCIe/SSE2", True, "coverage"),
+        ("auto", "AMD Radeon Graphics (radeonsi, renoir, LLVM 15.0.6, DRM 3.42)", False, "coverage"),
+        ("coverage", "llvmpipe (LLVM 15.0.6, 256 bits)", False, "coverage"),  # an explicit choice stands
+        ("none", "NVIDIA H200/PCIe/SSE2", True, "none"),
     ],
 )
-def test_auto_anti_aliasing_is_coverage_on_a_gpu_and_none_on_a_software_rasteriser(
-    method: str, gl_renderer: str, chosen: str
+def test_auto_anti_aliasing_is_coverage_unless_a_software_rasteriser_renders_every_frame(
+    method: str, gl_renderer: str, reuses_tiles: bool, chosen: str
 ) -> None:
     from tryon.render.gl import choose_video_aa
 
-    assert choose_video_aa(method, gl_renderer) == chosen
+    assert choose_video_aa(method, gl_renderer, reuses_tiles) == chosen
 
 
 def test_the_renderer_resolves_auto_for_this_machine(
     face_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from models3d.configurator import configure
     from tryon.render import gl_worker
 
     monkeypatch.delenv("TRYON_VIDEO_AA", raising=False)
     monkeypatch.delenv("TRYON_SUPERSAMPLE", raising=False)
+    software = "llvmpipe" in gl_worker().gl_renderer.lower()
     renderer = GlassesRenderer(head_occluder(load_canonical_face(str(face_model))), RenderOptions())
     try:
-        software = "llvmpipe" in gl_worker().gl_renderer.lower()
         assert renderer.video_aa == ("none" if software else "coverage")
     finally:
+        renderer.close()
+    glasses = configure("milano-round")
+    live = PipelineOptions(max_faces=1, running_mode="video", model_path=str(face_model))
+    with TryOnPipeline(glasses, live) as pipe:  # the live default re-uses tiles: coverage everywhere
+        assert pipe.renderer.video_aa == "coverage"
+    every_frame = dataclasses.replace(live, tile_reuse=None)
+    with TryOnPipeline(glasses, every_frame) as pipe:
+        assert pipe.renderer.video_aa == ("none" if software else "coverage")
         renderer.close()

@@ -195,7 +195,9 @@ class TryOnPipeline:
             self.tracker = KeyframeTracker(landmarker, self.options.keyframes)
         try:
             face = load_canonical_face(str(self.tracker.model_path))
-            self.renderer = GlassesRenderer(head_occluder(face), self.options.render)
+            self.renderer = GlassesRenderer(
+                head_occluder(face), self.options.render, reuses_tiles=self.options.reuses_tiles
+            )
             self.renderer.msaa_samples = resolve_msaa(
                 self.options.render.msaa_samples, still=self.options.running_mode == "image"
             )

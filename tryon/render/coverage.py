@@ -3,12 +3,13 @@
 After the tile is shaded at one sample a pixel, :class:`CoveragePass` draws the frame again at twice
 the resolution with pyrender's depth-only program (which writes colour 1): the frame's silhouette at
 2 x 2 samples a pixel, at the cost of rasterising, not shading. It is read back, one byte a sample,
-and each pixel's 4 samples are averaged (an exact box filter, as for supersampled tiles; cheaper here
-than a half-size blit, which llvmpipe runs as one more draw). :func:`resolve_edges` then gives each
+into a buffer kept between renders, and each pixel's 4 samples are averaged by OpenCV's area resize
+(an exact box filter at a whole factor, as for supersampled tiles; cheaper here than a half-size
+blit, which llvmpipe runs as one more draw). :func:`resolve_edges` then gives each
 partly covered pixel that coverage, mixing the shaded colours on either side of the edge: the most
 and the least opaque of the pixel and its 4 neighbours (the rim's colour and what lies beside it,
 nothing or the lens), all four premultiplied channels alike. Only the few thousand edge pixels are
-touched, in numpy, which on llvmpipe costs less than a second full-tile GL pass.
+touched, in numpy on 16-bit integers, which on llvmpipe costs less than a second full-tile GL pass.
 
 Left out of the coverage pass: lenses (blended; their edges lie under the rims) and the head occluder,
 which at twice the resolution cost more than the rest of the pass (about 1.3 ms of llvmpipe's time at
@@ -23,6 +24,7 @@ import ctypes
 import logging
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from tryon.render.postpass import capacity
@@ -46,29 +48,30 @@ def resolve_edges(rgba: np.ndarray, coverage: np.ndarray) -> np.ndarray:
     if rgba.shape[:2] != coverage.shape:
         raise ValueError(f"coverage {coverage.shape} does not match the tile {rgba.shape[:2]}")
     height, width = coverage.shape
-    index = np.flatnonzero((coverage.reshape(-1) - np.uint8(1)) < 254)  # 1 .. 254 (0 wraps to 255)
-    out = rgba.copy()
+    levels = coverage.reshape(-1)
+    index = np.flatnonzero((levels - np.uint8(1)) < 254)  # 1 .. 254 (0 wraps to 255)
+    out = np.array(rgba, order="C")  # one copy, contiguous (a read-back tile is often a flipped view)
     if index.size == 0:
         return out
-    flat = rgba.reshape(-1, 4)
+    pixels = out.reshape(-1, 4).view(np.uint32).reshape(-1)  # a premultiplied RGBA pixel as one word
     column = index % width
-    candidates = flat[
-        np.stack(
-            [
-                index,  # the pixel itself first: among equally opaque candidates its own colour is kept
-                np.where(column < width - 1, index + 1, index),
-                np.where(column > 0, index - 1, index),
-                np.where(index < (height - 1) * width, index + width, index),
-                np.where(index >= width, index - width, index),
-            ]
-        )
-    ]  # (5, n, 4)
-    alpha = candidates[..., 3]
+    around = np.stack(
+        [
+            index,  # the pixel itself first: among equally opaque candidates its own colour is kept
+            np.where(column < width - 1, index + 1, index),
+            np.where(column > 0, index - 1, index),
+            np.where(index < (height - 1) * width, index + width, index),
+            np.where(index >= width, index - width, index),
+        ]
+    )  # (5, n) flat indices
+    alpha = out.reshape(-1, 4)[:, 3][around]  # (5, n)
     columns = np.arange(index.size)
-    front = candidates[np.argmax(alpha, axis=0), columns].astype(np.float32)
-    back = candidates[np.argmin(alpha, axis=0), columns].astype(np.float32)
-    c = coverage.reshape(-1)[index, None].astype(np.float32) * np.float32(1 / 255)
-    out.reshape(-1, 4)[index] = (c * front + (1 - c) * back + 0.5).astype(np.uint8)
+    front = pixels[around[alpha.argmax(axis=0), columns]].view(np.uint8).reshape(-1, 4).astype(np.uint16)
+    back = pixels[around[alpha.argmin(axis=0), columns]].view(np.uint8).reshape(-1, 4).astype(np.uint16)
+    c = levels[index, None].astype(np.uint16)
+    # c/255 of the front and the rest of the back, rounded; at most 255 * 255 + 127: fits 16 bits
+    mixed = (front * c + back * (255 - c) + 127) // 255
+    pixels[index] = mixed.astype(np.uint8).view(np.uint32).reshape(-1)
     return out
 
 
@@ -79,6 +82,7 @@ class CoveragePass:
         self._fb: int | None = None
         self._colour: int | None = None
         self._dims = (0, 0)
+        self._samples = np.empty((0, 0), dtype=np.uint8)  # the read-back samples, kept between renders
 
     def _framebuffer(self, width: int, height: int) -> int:
         """The 2x framebuffer (one R8 colour buffer) for a tile of ``width x height``."""
@@ -164,15 +168,22 @@ class CoveragePass:
     def read(self, width: int, height: int) -> np.ndarray:
         """The frame's (h, w) uint8 coverage of each pixel of the tile last drawn, row 0 at the top."""
         from OpenGL import GL
+        from OpenGL.raw.GL.VERSION import GL_1_0, GL_3_0
 
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fb)
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        buf = GL.glReadPixels(0, 0, FACTOR * width, FACTOR * height, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
-        samples = np.frombuffer(buf, dtype=np.uint8).reshape(height, FACTOR, width, FACTOR)
-        total = samples[:, 0, :, 0].astype(np.uint16)  # 4 strided adds: faster than sum(axis=(1, 3))
-        total += samples[:, 0, :, 1]
-        total += samples[:, 1, :, 0]
-        total += samples[:, 1, :, 1]
-        total += 2  # rounded to the nearest of 0 .. 255
-        total >>= 2
-        return total.astype(np.uint8)[::-1]
+        shape = (FACTOR * height, FACTOR * width)
+        if self._samples.shape != shape:
+            self._samples = np.empty(shape, dtype=np.uint8)
+        GL_3_0.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fb)
+        GL_1_0.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        GL_1_0.glReadPixels(  # straight into a kept buffer: no new bytes object a render
+            0,
+            0,
+            shape[1],
+            shape[0],
+            GL.GL_RED,
+            GL.GL_UNSIGNED_BYTE,
+            ctypes.c_void_p(self._samples.ctypes.data),
+        )
+        # The mean of each pixel's 2 x 2 samples (an exact box filter at a whole factor), rounded.
+        coverage = cv2.resize(self._samples, (width, height), interpolation=cv2.INTER_AREA)
+        return coverage[::-1]

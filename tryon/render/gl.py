@@ -540,25 +540,28 @@ def resolve_supersample(requested: int | None) -> int:
 VideoAntialiasing = Literal["none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4"]
 #: "auto" picks by rasteriser (:func:`choose_video_aa`)
 VIDEO_AA_METHODS: tuple[str, ...] = ("auto", "none", "fxaa", "coverage", "ssaa2", "ssaa3", "ssaa4")
-#: The video default, "auto": the 2x2 coverage pass (tryon/render/coverage.py) on a GPU, none on a
-#: software rasteriser. Coverage leaves 0.35-0.39 of no anti-aliasing's edge error on the rims
-#: (tests/test_realism_edges.py; the target is below 0.5), but on llvmpipe it costs +1.6-2.7 ms per
-#: fresh 720p render alone (python -m benchmarks.antialias) and, in tryon bench's loops where the
-#: render shares two cores with tracking, +1.8 ms per composited frame with tile re-use and a quarter
-#: of the every-frame loop's throughput. FXAA is cheaper but leaves 0.56-0.72 of the error; 2x
-#: supersampling meets it at twice the render time.
+#: The video default, "auto": the 2x2 coverage pass (tryon/render/coverage.py) on a GPU, and on a
+#: software rasteriser when tiles are re-used (the live default); none on a software rasteriser that
+#: renders every frame. Coverage leaves 0.35-0.39 of no anti-aliasing's edge error on the rims
+#: (tests/test_realism_edges.py; the target is below 0.5). On llvmpipe at 1280x720, in tryon bench's
+#: loops where the render shares two cores with tracking, it adds about 0.4 ms of render + composite a
+#: frame with tile re-use (fresh renders are a minority of frames) but about 3 ms a frame when every
+#: frame is rendered (benchmarks/NOTES.md, AA6). FXAA is cheaper but leaves 0.56-0.72 of the error;
+#: 2x supersampling meets it at twice the render time.
 DEFAULT_VIDEO_AA = "auto"
-#: GL_RENDERER substrings of software rasterisers (lower case), where "auto" means no anti-aliasing.
+#: GL_RENDERER substrings of software rasterisers (lower case), where "auto" means no anti-aliasing
+#: unless tiles are re-used.
 SOFTWARE_RASTERISERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterizer", "swrast")
 
 
-def choose_video_aa(method: str, gl_renderer: str) -> VideoAntialiasing:
-    """The method to use: ``method`` itself, or for "auto" "coverage" on a GPU and "none" on a
-    software rasteriser (named by ``gl_renderer``, the context's GL_RENDERER string)."""
+def choose_video_aa(method: str, gl_renderer: str, reuses_tiles: bool = False) -> VideoAntialiasing:
+    """The method to use: ``method`` itself, or for "auto" "coverage" on a GPU, and on a software
+    rasteriser (named by ``gl_renderer``, the context's GL_RENDERER string) "coverage" when tiles are
+    re-used between fresh renders (``reuses_tiles``), else "none"."""
     if method != "auto":
         return method  # type: ignore[return-value]
     software = any(name in gl_renderer.lower() for name in SOFTWARE_RASTERISERS)
-    return "none" if software else "coverage"
+    return "none" if software and not reuses_tiles else "coverage"
 
 
 def _from_factor(factor: int) -> VideoAntialiasing:

@@ -61,7 +61,8 @@ class RenderOptions:
     fade_temples : fade the temples out towards their tips (:func:`tryon.render.materials.temple_fade`),
         so they never show down the cheeks or over the ears; False draws them whole
     video_aa : anti-aliasing where no MSAA is used (video): "auto" (the default: "coverage" on a GPU,
-        "none" on a software rasteriser, :func:`tryon.render.gl.choose_video_aa`), "coverage" (the
+        and on a software rasteriser when tiles are re-used; else "none",
+        :func:`tryon.render.gl.choose_video_aa`), "coverage" (the
         frame's silhouette drawn again at 2x2 samples a pixel without shading, and each partly covered
         pixel given that coverage, :mod:`tryon.render.coverage`: 0.35-0.39 of no anti-aliasing's edge
         error on the rims), "none", "fxaa" (a fast
@@ -91,13 +92,24 @@ class GlassesRenderer:
     All pyrender objects live on the GL thread; public methods may be called from any thread.
     """
 
-    def __init__(self, occluder: trimesh.Trimesh, options: RenderOptions | None = None) -> None:
+    def __init__(
+        self,
+        occluder: trimesh.Trimesh,
+        options: RenderOptions | None = None,
+        reuses_tiles: bool = False,
+    ) -> None:
+        """occluder : the head occluder mesh (cm, face space)
+        reuses_tiles : whether the caller re-uses tiles between fresh renders (video with tile re-use),
+            which lets "auto" anti-aliasing use the coverage pass on a software rasteriser too
+        """
         self.options = options or RenderOptions()
         self.worker = gl_worker(self.options.backend)
         self.msaa_samples = resolve_msaa(self.options.msaa_samples, still=True)
         #: what video tiles (``msaa_samples`` 0 or 1) are anti-aliased with; checked here, not per frame
         self.video_aa = choose_video_aa(
-            resolve_video_aa(self.options.video_aa, self.options.supersample), self.worker.gl_renderer
+            resolve_video_aa(self.options.video_aa, self.options.supersample),
+            self.worker.gl_renderer,
+            reuses_tiles,
         )
         self._model: GlassesModel | None = None
         self._bounds_cm = np.zeros((8, 4))
