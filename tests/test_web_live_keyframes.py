@@ -51,6 +51,40 @@ def test_make_pipeline_follows_the_setting(
         still.close()
 
 
+@pytest.mark.parametrize(("setting", "chosen"), [(None, None), ("coverage", "coverage"), ("none", "none")])
+def test_live_anti_aliasing_follows_the_setting(
+    tmp_path: Path,
+    face_model: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str | None,
+    chosen: str | None,
+) -> None:
+    """The server shares its CPUs among sessions: "auto" is the coverage pass on a GPU only."""
+    from tryon.render import gl_worker
+    from web.tryon_live.pipelines import make_pipeline
+
+    monkeypatch.delenv("TRYON_VIDEO_AA", raising=False)
+    monkeypatch.delenv("TRYON_SUPERSAMPLE", raising=False)
+    if chosen is None:
+        chosen = "none" if "llvmpipe" in gl_worker().gl_renderer.lower() else "coverage"
+    config = {} if setting is None else {"TRYON_LIVE_VIDEO_AA": setting}
+    with _app(tmp_path, face_model, **config).app_context():
+        pipe = make_pipeline(catalogue_model(), "video", str(face_model))
+    try:
+        assert pipe.tile_reuse is not None  # re-use on, yet no coverage pass by default on llvmpipe
+        assert pipe.renderer.video_aa == chosen
+    finally:
+        pipe.close()
+
+
+def test_a_bad_live_anti_aliasing_setting_is_named(tmp_path: Path, face_model: Path) -> None:
+    from web.tryon_live.pipelines import make_pipeline
+
+    app = _app(tmp_path, face_model, TRYON_LIVE_VIDEO_AA="smaa")
+    with app.app_context(), pytest.raises(ValueError, match="TRYON_LIVE_VIDEO_AA 'smaa'"):
+        make_pipeline(catalogue_model(), "video", str(face_model))
+
+
 def test_live_session_carries_frames_and_advises_from_landmarker_frames(
     tmp_path: Path, face_model: Path
 ) -> None:

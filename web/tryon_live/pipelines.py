@@ -20,6 +20,12 @@ Settings (app config):
     frames, optical flow in between; default True, about a third less CPU per frame, measured by
     ``tryon bench --web``) and re-use a rendered tile, warped, while the glasses barely moved
     (:mod:`tryon.render.reuse`); False tracks and renders every frame afresh.
+``TRYON_LIVE_VIDEO_AA``
+    Anti-aliasing of live tiles (``tryon.render.RenderOptions.video_aa``: auto, none, coverage, fxaa,
+    ssaa2..4; default ``$TRYON_VIDEO_AA``, else auto). The server renders for many shoppers at once,
+    so here "auto" means the coverage pass on a GPU only: on a software rasteriser it would cost the
+    server about a fifth of its live capacity (8 clients, 2 workers: slowest 24.7 / 21.0 fps without,
+    18.6 / 19.6 with; ``benchmarks/NOTES.md``, AA6).
 """
 
 from __future__ import annotations
@@ -59,16 +65,25 @@ def make_pipeline(
     from calibration.live import LIVE_SAMPLES
     from tryon.keyframes import KeyframeOptions
     from tryon.pipeline import PipelineOptions, TryOnPipeline
+    from tryon.render import RenderOptions, gl_worker, resolve_video_aa
+    from tryon.render.gl import choose_video_aa
     from tryon.render.reuse import TileReuseOptions
 
     if keyframes is None:
         keyframes = bool(current_app.config.get("TRYON_LIVE_KEYFRAMES", True)) if has_app_context() else True
+    requested = current_app.config.get("TRYON_LIVE_VIDEO_AA") if has_app_context() else None
+    # "auto" as for a loop that renders every frame: the server's CPUs are shared by its sessions.
+    try:
+        video_aa = choose_video_aa(resolve_video_aa(requested), gl_worker().gl_renderer)
+    except ValueError as exc:
+        raise ValueError(f"TRYON_LIVE_VIDEO_AA {requested!r}: {exc}") from exc
     options = PipelineOptions(
         max_faces=1,
         running_mode=running_mode,
         model_path=model_path,
         keyframes=KeyframeOptions(acquisition_frames=LIVE_SAMPLES) if keyframes else None,
         tile_reuse=TileReuseOptions() if keyframes else None,
+        render=RenderOptions(video_aa=video_aa),
     )
     t0 = time.perf_counter()
     pipe = TryOnPipeline(model, options)
