@@ -546,8 +546,8 @@ VIDEO_AA_METHODS: tuple[str, ...] = ("auto", "none", "fxaa", "coverage", "ssaa2"
 #: (tests/test_realism_edges.py; the target is below 0.5). On llvmpipe at 1280x720, in tryon bench's
 #: loops where the render shares two cores with tracking, it adds about 0.8 ms of render + composite a
 #: frame with tile re-use (fresh renders are a minority of frames) but 3.3-3.7 ms a frame when every
-#: frame is rendered (tryon bench --aa-cost coverage; benchmarks/NOTES.md, AA6). FXAA is cheaper but leaves 0.56-0.72 of the error;
-#: 2x supersampling meets it at twice the render time.
+#: frame is rendered (tryon bench --aa-cost coverage; benchmarks/NOTES.md, AA6). FXAA is cheaper but
+#: leaves 0.56-0.72 of the error; 2x supersampling meets it at twice the render time.
 DEFAULT_VIDEO_AA = "auto"
 #: GL_RENDERER substrings of software rasterisers (lower case), where "auto" means no anti-aliasing
 #: unless tiles are re-used.
