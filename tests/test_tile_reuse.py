@@ -168,7 +168,7 @@ def test_reused_tiles_match_a_fresh_render(name: str, face_model: Path) -> None:
 
 #: A re-used tile's rim-edge error against the 4x MSAA truth, as a share of a fresh aliased render's.
 #: Fresh coverage-pass renders reach 0.34-0.43; the bilinear warp of a resolved tile measures
-#: 0.68-0.77 against this reference (against exact coverage, the test above, it is within half of an
+#: 0.59-0.77 against this reference (against exact coverage, the test above, it is within half of an
 #: aliased render's error). Resolving the warped tile again from its silhouette samples gave 0.50-0.57
 #: but cost +1.9 ms a frame in tryon bench's loop (benchmarks/NOTES.md, AA8), so it was not kept.
 MAX_REUSED_EDGE_RATIO = 0.85
