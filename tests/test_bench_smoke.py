@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from bench_helpers import short_web_run
 from shared_data import shared_file
 
 
@@ -183,18 +184,7 @@ def test_sweep_models_have_about_the_asked_triangle_counts() -> None:
 
 def test_web_load_generator_against_a_real_server(shared: Path, face_model: Path) -> None:
     """One client for a moment against the app served by gunicorn: frames come back, none dropped."""
-    from benchmarks.inputs import decode_clip
-    from benchmarks.web_load import run_web
-
-    clip = decode_clip(shared_file("video", "webcam_office_640x480.avi"), (640, 480), max_frames=20)
-    web = run_web(
-        clip.frames,
-        levels=[1],
-        duration_s=1.5,
-        warmup_frames=2,
-        frame_id="milano-round",
-        face_model=str(face_model),
-    )
+    web = short_web_run(face_model, clients=1)
     (level,) = web["levels"]
     (client,) = level["per_client"]
     assert client["frames_answered"] > 0 and client["dropped"] == 0 and client["failure"] is None

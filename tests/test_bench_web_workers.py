@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from shared_data import shared_file
+from bench_helpers import short_web_run
 
 from benchmarks.harness import BenchConfig, web_run_key
 from benchmarks.inputs import InputError
@@ -108,19 +108,7 @@ def test_interleaved_runs_keep_their_own_keys() -> None:
 
 def test_two_workers_serve_live_clients(face_model: Path) -> None:
     """A real gunicorn with two workers: both clients are answered and the CPU counts three processes."""
-    from benchmarks.inputs import decode_clip
-    from benchmarks.web_load import run_web
-
-    clip = decode_clip(shared_file("video", "webcam_office_640x480.avi"), (640, 480), max_frames=20)
-    web = run_web(
-        clip.frames,
-        levels=[2],
-        duration_s=1.5,
-        warmup_frames=2,
-        frame_id="milano-round",
-        face_model=str(face_model),
-        workers=2,
-    )
+    web = short_web_run(face_model, clients=2, workers=2)
     (level,) = web["levels"]
     assert web["workers"] == 2 and "2 gthread worker(s)" in web["server"]
     assert all(c["frames_answered"] > 0 and c["failure"] is None for c in level["per_client"])
