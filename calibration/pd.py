@@ -68,8 +68,8 @@ MAX_TURN_DEG = 15.0
 #: MediaPipe's iris outline is not steady: on the shared webcam clip it switches between three modes
 #: in which the two irises disagree by -5% (most frames), -14% and +5.5%; the disagreement within a
 #: mode varies by about 1%. A frame is refused outright above MAX_IRIS_MISMATCH; over a session, the
-#: frames more than MAX_IRIS_MODE_SHIFT from the session's median disagreement are dropped (a mode
-#: change moves the PD by 5-8%).
+#: frames more than MAX_IRIS_MODE_SHIFT from the centre of the session's most populated mode are
+#: dropped (a mode change moves the PD by 5-8%).
 MAX_IRIS_MISMATCH = 0.15
 MAX_IRIS_MODE_SHIFT = 0.03
 #: Fewest accepted frames for a result.
@@ -381,6 +381,23 @@ def _median_mismatch(frames: Sequence[FrameMeasurement]) -> float:
     return float(np.median([f.iris_mismatch for f in frames])) if frames else 0.0
 
 
+def _main_iris_mode(mismatches: np.ndarray) -> float:
+    """The disagreement at the centre of the most populated iris mode.
+
+    mismatches : (n,) the frames' iris disagreements, n >= 1. Each frame's value is a candidate centre;
+    the one with the most frames within :data:`MAX_IRIS_MODE_SHIFT` wins (ties: the candidate nearest
+    the median). The median alone falls *between* modes when two are about equally common, and then
+    keeps almost nothing.
+    """
+    values = np.asarray(mismatches, dtype=np.float64)
+    counts = (np.abs(values[:, None] - values[None, :]) <= MAX_IRIS_MODE_SHIFT).sum(axis=1)
+    best = np.flatnonzero(counts == counts.max())
+    median = float(np.median(values))
+    centre = float(values[best[np.argmin(np.abs(values[best] - median))]])
+    members = values[np.abs(values - centre) <= MAX_IRIS_MODE_SHIFT]
+    return float(np.median(members))
+
+
 def _drop_iris_mode_changes(
     frames: Sequence[FrameMeasurement], min_frames: int
 ) -> tuple[list[FrameMeasurement], list[FrameMeasurement]]:
@@ -388,7 +405,7 @@ def _drop_iris_mode_changes(
     frames = list(frames)
     if len(frames) < min_frames or frames[0].method != "iris":
         return frames, []
-    centre = _median_mismatch(frames)
+    centre = _main_iris_mode(np.array([f.iris_mismatch for f in frames]))
     keep = [f for f in frames if abs(f.iris_mismatch - centre) <= MAX_IRIS_MODE_SHIFT]
     drop = [f for f in frames if abs(f.iris_mismatch - centre) > MAX_IRIS_MODE_SHIFT]
     return keep, drop

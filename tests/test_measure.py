@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -151,6 +152,26 @@ def test_spread_widens_the_interval(canonical, camera):
     expected = Z95 * math.sqrt(se**2 + (rel * centre) ** 2 + radius_term**2)
     assert noisy.pd_far.ci95_mm == pytest.approx(expected, rel=1e-6)
     assert noisy.pd_far.ci95_mm > Z95 * rel * centre
+
+
+@pytest.mark.parametrize("main_first", [True, False])
+def test_the_most_common_iris_mode_is_kept_when_the_median_falls_between_modes(canonical, camera, main_first):
+    """MediaPipe's iris outline switches between modes (-14%, -5%, +5.5% disagreement; a switch moves
+    the PD by 5-8%). Eight frames in one mode, seven in another and one in a third: the median
+    disagreement lies between the first two, 4.5 points from each, and a median-centred cut kept
+    nothing (the browser's 16-frame fit advice then said "fit unknown"). The most common mode is kept,
+    whole, with its PD."""
+    main = measure_frame(_face(canonical, pd_far_mm=62.0).observation, camera, canonical)
+    other = measure_frame(_face(canonical, pd_far_mm=66.0).observation, camera, canonical)
+    mode_a = [replace(main, iris_mismatch=-0.14 + 0.002 * i) for i in range(8)]
+    mode_b = [replace(other, iris_mismatch=-0.05 - 0.002 * i) for i in range(7)]
+    mode_c = [replace(other, iris_mismatch=0.055)]
+    frames = mode_a + mode_b + mode_c if main_first else mode_c + mode_b + mode_a
+    result = summarise(frames)
+    assert result.ok, result.failure
+    assert result.frames_used == 8
+    assert result.rejections == {"iris_unsteady": 8}
+    assert result.pd_far.value_mm == pytest.approx(62.0, abs=0.2)
 
 
 def test_too_few_frames_reports_the_main_reason(canonical, camera):
