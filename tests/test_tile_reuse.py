@@ -27,7 +27,7 @@ from shared_data import shared_file
 from tryon.glasses import FrameMaterial
 from tryon.pipeline import PipelineOptions, TryOnPipeline
 from tryon.render import Overlay
-from tryon.render.reuse import TileReuseOptions, warp_overlay
+from tryon.render.reuse import TileReuse, TileReuseOptions, warp_overlay
 
 #: (file, first frame, frames, scale)
 CLIPS = {
@@ -96,22 +96,35 @@ def reuse_run(name: str) -> dict:
         return _RUNS[name]
     file, first, count, scale = CLIPS[name]
     frames = read_clip(file, first, count, scale)
-    warped, stale, fresh, fresh_aa, edge_ratio = [], [], [], [], []
+    warped, stale, fresh, fresh_aa, edge_ratio, msaa_ratio = [], [], [], [], [], []
     with TryOnPipeline(catalogue_model("milano-round"), PipelineOptions(running_mode="video")) as pipe:
         assert pipe.tile_reuse is not None  # on by default in video mode
+        # The same re-use decisions applied to 4x MSAA keyframes: how far re-use alone takes a
+        # perfectly anti-aliased tile from the truth.
+        msaa_reuse = TileReuse(pipe.tile_reuse.options)
         video_msaa = pipe.renderer.msaa_samples
+        renderer = pipe.renderer
         for i, frame in enumerate(frames):
             faces, ts = pipe.track(frame, i * 1000.0 / 30.0)
             poses = pipe.poses(faces, ts)
             before = pipe.tile_reuse.reused_frames
             overlays, k, lighting = pipe.render(frame, faces, poses)
-            if pipe.tile_reuse.reused_frames == before or not overlays:
+            if not overlays:
                 continue
             shape, size = frame.shape[:2], frame.shape[1::-1]
-            args = ([p.matrix for p in poses], [pipe.model_matrix(p) for p in poses], k, size, lighting)
+            matrices = [pipe.model_matrix(p) for p in poses]
+            args = ([p.matrix for p in poses], matrices, k, size, lighting)
             pipe.renderer.msaa_samples = TRUTH_MSAA
-            truth = coverage(pipe.renderer.render(*args)[0], shape)
+            truth_tile = pipe.renderer.render(*args)[0]
             pipe.renderer.msaa_samples = video_msaa
+            if pipe.tile_reuse.reused_frames == before:
+                msaa_reuse.remember("look", matrices, [truth_tile])
+                continue
+            truth = coverage(truth_tile, shape)
+            msaa_warped = msaa_reuse.reuse(
+                "look", matrices, k, size, renderer.bounds_cm, renderer.lens_plane_z_cm
+            )
+            assert msaa_warped is not None  # same poses, same options: re-used as the pipeline did
             warped.append(compare(coverage(overlays[0], shape), truth))
             fresh_aa.append(compare(coverage(pipe.renderer.render(*args)[0], shape), truth))
             video_aa, pipe.renderer.video_aa = pipe.renderer.video_aa, "none"
@@ -119,6 +132,7 @@ def reuse_run(name: str) -> dict:
             fresh.append(compare(aliased, truth))
             pipe.renderer.video_aa = video_aa
             edge_ratio.append(edge_error(coverage(overlays[0], shape), truth) / edge_error(aliased, truth))
+            msaa_ratio.append(edge_error(coverage(msaa_warped[0], shape), truth) / edge_error(aliased, truth))
             stale.append(compare(coverage(pipe.tile_reuse._fresh[0].overlay, shape), truth))
         result = {
             "warped": np.array(warped),
@@ -126,6 +140,7 @@ def reuse_run(name: str) -> dict:
             "fresh_aa": np.array(fresh_aa),
             "stale": np.array(stale),
             "edge_ratio": np.array(edge_ratio),
+            "msaa_keyframe_ratio": np.array(msaa_ratio),
             "reused_frames": pipe.tile_reuse.reused_frames,
             "fresh_frames": pipe.tile_reuse.fresh_frames,
         }
@@ -167,23 +182,29 @@ def test_reused_tiles_match_a_fresh_render(name: str, face_model: Path) -> None:
 
 
 #: A re-used tile's rim-edge error against the 4x MSAA truth, as a share of a fresh aliased render's.
-#: Fresh coverage-pass renders reach 0.34-0.43; the bilinear warp of a resolved tile measures
-#: 0.59-0.77 against this reference (against exact coverage, the test above, it is within half of an
-#: aliased render's error). Resolving the warped tile again from its silhouette samples gave 0.50-0.57
-#: but cost +1.9 ms a frame in tryon bench's loop (benchmarks/NOTES.md, AA8), so it was not kept.
+#: Fresh coverage-pass renders reach 0.34-0.43; re-used tiles measure 0.59-0.77. The gap is re-use's
+#: own: the same re-use applied to 4x MSAA keyframes (a perfectly anti-aliased tile, warped) measures
+#: 0.51-0.79 (test below): the bilinear resampling of a sub-pixel move and the warp's parallax, not
+#: the anti-aliasing. Resolving the warped tile again from its silhouette samples gave 0.50-0.57 but
+#: cost +1.9 ms a frame in tryon bench's loop (benchmarks/NOTES.md, AA8), so it was not kept.
 MAX_REUSED_EDGE_RATIO = 0.85
+#: Re-used tiles' median edge error at most this multiple of re-used 4x MSAA keyframes' (measured:
+#: 0.94 on the talking head, 1.05 on head turns; without anti-aliasing 1.10 and 1.66).
+MAX_OVER_MSAA_KEYFRAMES = 1.12
 
 
 @pytest.mark.parametrize("name", list(CLIPS))
 def test_reused_tiles_keep_part_of_the_anti_aliasing(name: str, face_model: Path) -> None:
-    """Honest, not the < 0.5 target: re-used tiles keep some of their anti-aliasing against 4x MSAA."""
+    """Honest, not the < 0.5 target: re-used tiles keep some of their anti-aliasing against 4x MSAA,
+    and as much as re-used 4x MSAA keyframes would."""
     run = reuse_run(name)
-    ratio = run["edge_ratio"]
+    ratio, bound = run["edge_ratio"], run["msaa_keyframe_ratio"]
     print(
         f"\n{name}: re-used tile's edge error / aliased render's, median {np.median(ratio):.3f},"
-        f" max {np.max(ratio):.3f}"
+        f" max {np.max(ratio):.3f}; re-used 4x MSAA keyframes' median {np.median(bound):.3f}"
     )
     assert np.median(ratio) < MAX_REUSED_EDGE_RATIO, ratio
+    assert np.median(ratio) <= MAX_OVER_MSAA_KEYFRAMES * np.median(bound), (ratio, bound)
 
 
 def test_talking_head_reuses_most_frames(face_model: Path) -> None:
