@@ -297,7 +297,7 @@ def _search(staff: Browser, query: str) -> list[str]:
 
 
 def test_staff_search_takes_percent_and_underscore_literally(server):
-    tag = secrets.token_hex(3)
+    tag = "t" + secrets.token_hex(3)  # a letter: never read as a phone number
     for name, local in (
         ("Under_Score", "under_score"),
         ("Underxscore", "underxscore"),
