@@ -103,7 +103,6 @@ def reuse_run(name: str) -> dict:
         # perfectly anti-aliased tile from the truth.
         msaa_reuse = TileReuse(pipe.tile_reuse.options)
         video_msaa = pipe.renderer.msaa_samples
-        renderer = pipe.renderer
         for i, frame in enumerate(frames):
             faces, ts = pipe.track(frame, i * 1000.0 / 30.0)
             poses = pipe.poses(faces, ts)
@@ -122,7 +121,7 @@ def reuse_run(name: str) -> dict:
                 continue
             truth = coverage(truth_tile, shape)
             msaa_warped = msaa_reuse.reuse(
-                "look", matrices, k, size, renderer.bounds_cm, renderer.lens_plane_z_cm
+                "look", matrices, k, size, pipe.renderer.bounds_cm, pipe.renderer.lens_plane_z_cm
             )
             assert msaa_warped is not None  # same poses, same options: re-used as the pipeline did
             warped.append(compare(coverage(overlays[0], shape), truth))
